@@ -1,0 +1,17 @@
+package userevents
+
+import "context"
+
+// Store is everything a userevents process keeps: one database shared by
+// every listener and worker, and by every replica on PostgreSQL.
+type Store interface {
+	EventStore
+	LTSConfigStore
+	LogStore
+	OutboxStore
+	IdentityStore
+
+	// Ping checks that the database answers; readiness probes call it.
+	Ping(ctx context.Context) error
+	Close() error
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/userevents/userevents/auth"
+	"github.com/userevents/userevents/export"
+	uehttp "github.com/userevents/userevents/http"
+	"github.com/userevents/userevents/keyring"
+	"github.com/userevents/userevents/sqlite"
+)
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// serve runs the server until ctx is cancelled, then drains in-flight
+// requests, stops the delivery worker and closes the store.
+func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
+	logger := newLogger(cfg, stderr)
+	logger.Info("starting", "version", version, "data", cfg.DataDir)
+
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	keys, err := keyring.LoadOrCreate(filepath.Join(cfg.DataDir, "secret.key"))
+	if err != nil {
+		return fmt.Errorf("load secret key: %w", err)
+	}
+	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "userevents.db"), keys, logger)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			logger.Error("close database failed", "error", err)
+		}
+	}()
+	if err := bootstrap(ctx, store, cfg, stdout, logger); err != nil {
+		return err
+	}
+
+	// Bind every listener before serving any, so a taken port fails the
+	// start instead of leaving a half-started server.
+	listeners := make([]net.Listener, 0, 3)
+	defer func() {
+		for _, l := range listeners {
+			l.Close()
+		}
+	}()
+	for _, addr := range []string{cfg.WorkspaceAddr, cfg.LTSAddr, cfg.IAMAddr} {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", addr, err)
+		}
+		listeners = append(listeners, l)
+	}
+
+	worker := &export.Worker{
+		Outbox: store,
+		Sink:   &export.BuiltinSink{Logs: store},
+		Logger: logger.With("component", "delivery"),
+		Owner:  fmt.Sprintf("%s-%d", hostname(), os.Getpid()),
+	}
+	srv := &uehttp.Server{
+		Store:      store,
+		Verifier:   &auth.Verifier{Keys: store},
+		Authorizer: uehttp.RootOnly{},
+		Logger:     logger,
+		Notify:     worker.Notify,
+	}
+	handlers := []http.Handler{srv.Workspace(), srv.LTS(), srv.IAM()}
+	names := []string{"workspace", "lts", "iam"}
+
+	var wg sync.WaitGroup
+	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWorker()
+	wg.Go(func() {
+		if err := worker.Run(workerCtx); err != nil {
+			logger.Error("delivery worker stopped", "error", err)
+		}
+	})
+
+	servers := make([]*http.Server, len(listeners))
+	errc := make(chan error, len(listeners))
+	for i, l := range listeners {
+		servers[i] = &http.Server{
+			Handler:           handlers[i],
+			ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		}
+		logger.Info("listening", "listener", names[i], "addr", l.Addr().String())
+		go func() {
+			if err := servers[i].Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("serve %s: %w", names[i], err)
+			}
+		}()
+	}
+	listeners = nil // the servers own them now
+	srv.SetReady(true)
+	logger.Info("ready")
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		logger.Info("stopping", "reason", "signal")
+	case serveErr = <-errc:
+		logger.Error("listener failed", "error", serveErr)
+	}
+
+	srv.SetReady(false)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	for i, s := range servers {
+		if err := s.Shutdown(shutdownCtx); err != nil {
+			logger.Warn("shutdown incomplete", "listener", names[i], "error", err)
+		}
+	}
+	stopWorker()
+	wg.Wait()
+	logger.Info("stopped")
+	return serveErr
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return "userevents"
+	}
+	return h
+}

@@ -1,0 +1,172 @@
+package http
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/userevents/userevents"
+)
+
+// Workspace actions of the identity-policy model.
+const (
+	actionSetLTSConfig   = "workspace:userEvents:setLtsConfigurations"
+	actionListLTSConfig  = "workspace:userEvents:listLtsConfigurations"
+	actionListEvents     = "workspace:userEvents:list"
+	actionCreateEvents   = "workspace:userEvents:create"
+	actionListLogGroups  = "lts:logGroup:listLogGroup"
+	actionListLogStreams = "lts:logStream:listLogStream"
+	actionGetLogStream   = "lts:logStream:get"
+)
+
+// Workspace returns the handler of the Workspace API listener.
+func (s *Server) Workspace() http.Handler {
+	const base = "/v2/{project_id}/user-events"
+	return s.newRouter(serviceWorkspace, []route{
+		{method: http.MethodPost, pattern: base + "/lts-configurations", action: actionSetLTSConfig, handle: s.setLTSConfig},
+		{method: http.MethodGet, pattern: base + "/lts-configurations", action: actionListLTSConfig, handle: s.listLTSConfig},
+		{method: http.MethodGet, pattern: base, action: actionListEvents, handle: s.listEvents},
+		{method: http.MethodPost, pattern: base, action: actionCreateEvents, handle: s.createEvents},
+	})
+}
+
+// ltsConfigRequest is the SetUserEventsLtsConfigurations body. Enable is
+// kept raw so that a missing member, null and a string can each be told
+// apart from false.
+type ltsConfigRequest struct {
+	Enable      jsontext.Value `json:"enable"`
+	LogGroupID  *string        `json:"log_group_id"`
+	LogStreamID *string        `json:"log_stream_id"`
+}
+
+type ltsConfigResponse struct {
+	Enable      bool   `json:"enable"`
+	LogGroupID  string `json:"log_group_id,omitempty"`
+	LogStreamID string `json:"log_stream_id,omitempty"`
+}
+
+func (s *Server) setLTSConfig(c *call) error {
+	var req ltsConfigRequest
+	if err := decodeStrict(c.body, &req); err != nil {
+		return err
+	}
+	enable, err := requiredBool("enable", req.Enable)
+	if err != nil {
+		return err
+	}
+	cfg := &userevents.LTSConfig{ProjectID: c.projectID, Enabled: enable}
+	if req.LogGroupID != nil {
+		cfg.LogGroupID = *req.LogGroupID
+	}
+	if req.LogStreamID != nil {
+		cfg.LogStreamID = *req.LogStreamID
+	}
+	if err := validateLTSIDs(cfg); err != nil {
+		return err
+	}
+	if enable {
+		if err := s.checkLTSTarget(c, cfg); err != nil {
+			return err
+		}
+	}
+
+	if err := s.Store.SetLTSConfig(c.r.Context(), cfg); err != nil {
+		return fmt.Errorf("set lts config: %w", err)
+	}
+	s.logger(c.r).Info("lts configuration set", "project_id", c.projectID,
+		"enable", cfg.Enabled, "log_group_id", cfg.LogGroupID, "log_stream_id", cfg.LogStreamID,
+		"user_id", c.principal.UserID)
+	c.w.Header().Set("Content-Type", "application/json")
+	c.w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// requiredBool reads a JSON member that must be present and true or false.
+func requiredBool(name string, v jsontext.Value) (bool, error) {
+	switch v.Kind() {
+	case 't':
+		return true, nil
+	case 'f':
+		return false, nil
+	case 0:
+		return false, userevents.Errorf(userevents.EINVALID,
+			"The member %q is required; send %q: true or %q: false.", name, name, name)
+	default:
+		return false, userevents.Errorf(userevents.EINVALID,
+			"The member %q is %s but must be a boolean; send %q: true or %q: false.", name, v.String(), name, name)
+	}
+}
+
+func validateLTSIDs(cfg *userevents.LTSConfig) error {
+	for _, f := range []struct{ name, value string }{
+		{"log_group_id", cfg.LogGroupID},
+		{"log_stream_id", cfg.LogStreamID},
+	} {
+		if len(f.value) > 64 {
+			return userevents.Errorf(userevents.EINVALID,
+				"The member %q is %d characters long; an LTS id has 1 to 64 characters.", f.name, len(f.value))
+		}
+		if cfg.Enabled && f.value == "" {
+			return userevents.Errorf(userevents.EINVALID,
+				"The member %q is required when enable is true; send the id of an existing log group and a log stream in it.", f.name)
+		}
+	}
+	return nil
+}
+
+// checkLTSTarget checks the three LTS permissions that setting a target
+// depends on, then that the group exists and the stream belongs to it.
+// Permissions come first so that a caller without them learns nothing
+// about which ids exist.
+func (s *Server) checkLTSTarget(c *call, cfg *userevents.LTSConfig) error {
+	groupURN := ltsURN(c, "logGroup", cfg.LogGroupID)
+	streamURN := ltsURN(c, "logStream", cfg.LogStreamID)
+	if err := s.authorize(c, actionListLogGroups, "*"); err != nil {
+		return err
+	}
+	if err := s.authorize(c, actionListLogStreams, groupURN); err != nil {
+		return err
+	}
+	if err := s.authorize(c, actionGetLogStream, streamURN); err != nil {
+		return err
+	}
+
+	ctx := c.r.Context()
+	_, err := s.Store.FindLogGroupByID(ctx, c.projectID, cfg.LogGroupID)
+	if userevents.ErrorCode(err) == userevents.ENOTFOUND {
+		return userevents.Errorf(userevents.EINVALID,
+			"The log group %q does not exist in project %s; create it, or use an id from GET /v2/%s/groups on LTS.",
+			cfg.LogGroupID, c.projectID, c.projectID)
+	} else if err != nil {
+		return fmt.Errorf("find log group: %w", err)
+	}
+	_, err = s.Store.FindLogStreamByID(ctx, c.projectID, cfg.LogGroupID, cfg.LogStreamID)
+	if userevents.ErrorCode(err) == userevents.ENOTFOUND {
+		return userevents.Errorf(userevents.EINVALID,
+			"The log stream %q does not exist in log group %q; create it, or use an id from GET /v2/%s/groups/%s/streams on LTS.",
+			cfg.LogStreamID, cfg.LogGroupID, c.projectID, cfg.LogGroupID)
+	} else if err != nil {
+		return fmt.Errorf("find log stream: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) listLTSConfig(c *call) error {
+	cfg, err := s.Store.FindLTSConfig(c.r.Context(), c.projectID)
+	if err != nil {
+		return fmt.Errorf("find lts config: %w", err)
+	}
+	writeJSON(c.w, http.StatusOK, ltsConfigResponse{
+		Enable:      cfg.Enabled,
+		LogGroupID:  cfg.LogGroupID,
+		LogStreamID: cfg.LogStreamID,
+	})
+	return nil
+}
+
+// ltsURN returns the identity-policy URN of an LTS resource of the call's
+// project: lts:<region>:<account id>:<type>:<id>.
+func ltsURN(c *call, kind, id string) string {
+	return fmt.Sprintf("lts:%s:%s:%s:%s", c.project.Name, c.principal.AccountID, kind, id)
+}

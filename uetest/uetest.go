@@ -1,0 +1,170 @@
+// Package uetest starts a complete userevents server in-process for tests:
+// real SQLite in a temporary directory, real HTTP listeners for the three
+// APIs, the delivery worker, and official Huawei Cloud SDK clients that
+// point at them.
+package uetest
+
+import (
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
+	lts "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/lts/v2"
+	workspace "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/workspace/v2"
+
+	"github.com/userevents/userevents"
+	"github.com/userevents/userevents/auth"
+	"github.com/userevents/userevents/export"
+	uehttp "github.com/userevents/userevents/http"
+	"github.com/userevents/userevents/keyring"
+	"github.com/userevents/userevents/sqlite"
+)
+
+// Test identity used by every Env.
+const (
+	AccountName = "userevents"
+	AccountID   = "a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0"
+	Region      = "cn-north-4"
+	ProjectID   = "0123456789abcdef0123456789abcdef"
+	AccessKey   = "AKTESTEXAMPLE00000001"
+	SecretKey   = "sk-test-000"
+	RootUserID  = "b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1"
+)
+
+// Env is a running server and its parts.
+type Env struct {
+	Store  *sqlite.DB
+	Server *uehttp.Server
+	Worker *export.Worker
+
+	WorkspaceURL string
+	LTSURL       string
+	IAMURL       string
+}
+
+// Options changes how Start builds the server. The zero value is the
+// embedded default.
+type Options struct {
+	// Now, when set, is the clock of the server, the store and the worker.
+	Now func() time.Time
+	// NoWorker leaves the delivery worker stopped.
+	NoWorker bool
+}
+
+// Start starts a server with the test identity and stops it when the test
+// ends. It sets HOME to a temporary directory because the SDK writes an
+// application id file there.
+func Start(t testing.TB, opts Options) *Env {
+	t.Helper()
+	dir := t.TempDir()
+	t.Setenv("HOME", dir)
+	ctx := context.Background()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+	keys, err := keyring.LoadOrCreate(filepath.Join(dir, "secret.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := sqlite.Open(ctx, filepath.Join(dir, "userevents.db"), keys, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if opts.Now != nil {
+		store.Now = opts.Now
+	}
+	seedIdentity(t, store)
+
+	env := &Env{Store: store}
+	env.Worker = &export.Worker{
+		Outbox:     store,
+		Sink:       &export.BuiltinSink{Logs: store},
+		Logger:     logger,
+		Owner:      "test",
+		Poll:       50 * time.Millisecond,
+		MinBackoff: 10 * time.Millisecond,
+		MaxBackoff: 200 * time.Millisecond,
+		Now:        opts.Now,
+	}
+	env.Server = &uehttp.Server{
+		Store:      store,
+		Verifier:   &auth.Verifier{Keys: store, Now: opts.Now},
+		Authorizer: uehttp.RootOnly{},
+		Logger:     logger,
+		Now:        opts.Now,
+		Notify:     env.Worker.Notify,
+	}
+	env.Server.SetReady(true)
+
+	for _, l := range []struct {
+		url *string
+		srv *httptest.Server
+	}{
+		{&env.WorkspaceURL, httptest.NewServer(env.Server.Workspace())},
+		{&env.LTSURL, httptest.NewServer(env.Server.LTS())},
+		{&env.IAMURL, httptest.NewServer(env.Server.IAM())},
+	} {
+		*l.url = l.srv.URL
+		t.Cleanup(l.srv.Close)
+	}
+
+	if !opts.NoWorker {
+		ctx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		wg.Go(func() { _ = env.Worker.Run(ctx) })
+		t.Cleanup(func() { cancel(); wg.Wait() })
+	}
+	return env
+}
+
+func seedIdentity(t testing.TB, store userevents.Store) {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now().UTC()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(store.CreateAccount(ctx, &userevents.Account{ID: AccountID, Name: AccountName, CreatedAt: now}))
+	must(store.CreateProject(ctx, &userevents.Project{ID: ProjectID, Name: Region, AccountID: AccountID, CreatedAt: now}))
+	must(store.CreateUser(ctx, &userevents.User{
+		ID: RootUserID, AccountID: AccountID, Name: AccountName, Root: true, Enabled: true, CreatedAt: now,
+	}))
+	must(store.CreateAccessKey(ctx, &userevents.AccessKey{
+		ID: AccessKey, Secret: SecretKey, UserID: RootUserID, AccountID: AccountID, Enabled: true, CreatedAt: now,
+	}))
+}
+
+// Credentials returns SDK credentials of the account root with the
+// project id set.
+func Credentials() *basic.Credentials {
+	return basic.NewCredentialsBuilder().
+		WithAk(AccessKey).
+		WithSk(SecretKey).
+		WithProjectId(ProjectID).
+		Build()
+}
+
+// WorkspaceClient returns an SDK Workspace client for the server.
+func (e *Env) WorkspaceClient() *workspace.WorkspaceClient {
+	return workspace.NewWorkspaceClient(workspace.WorkspaceClientBuilder().
+		WithEndpoints([]string{e.WorkspaceURL}).
+		WithCredential(Credentials()).
+		Build())
+}
+
+// LTSClient returns an SDK LTS client for the server.
+func (e *Env) LTSClient() *lts.LtsClient {
+	return lts.NewLtsClient(lts.LtsClientBuilder().
+		WithEndpoints([]string{e.LTSURL}).
+		WithCredential(Credentials()).
+		Build())
+}

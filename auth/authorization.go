@@ -22,8 +22,8 @@ const (
 	sm2SM3          = "SDK-SM2-SM3"
 )
 
-// maxAccessKeyLen bounds the AK taken from the header; Huawei AKs are 20
-// characters, so anything near the bound is garbage.
+// maxAccessKeyLen bounds the AK read from the header, so that an error
+// message that quotes the AK stays short.
 const maxAccessKeyLen = 128
 
 // Authorization is the parsed Authorization header of a signed request. The

@@ -27,10 +27,13 @@ const maxQueryParams = 10000
 // so "Limit" and "limit" are different parameters. Values of a repeated name
 // keep their order on the wire.
 //
-// ParseQuery returns a *userevents.Error with code EINVALID when a name or
-// value has invalid percent-encoding, when the query contains a raw ';',
-// which some servers read as a separator and others do not, or when it has
-// more than 10000 '&'-separated parts, the limit of Go's url.ParseQuery.
+// ParseQuery returns a *userevents.Error with code EINVALID in three cases:
+//
+//   - a name or value has invalid percent-encoding;
+//   - the query contains a raw ';', which some servers read as a separator
+//     and others do not;
+//   - the query has more than 10000 '&'-separated parts, which is also the
+//     limit of Go's url.ParseQuery.
 func ParseQuery(raw string) (url.Values, error) {
 	if strings.Count(raw, "&") >= maxQueryParams {
 		return nil, userevents.Errorf(userevents.EINVALID,
@@ -65,10 +68,10 @@ func ParseQuery(raw string) (url.Values, error) {
 	return values, nil
 }
 
-// appendCanonicalQuery appends the canonical query string of values to b:
-// names sorted by byte value, the values of each name sorted by byte value,
-// each pair written as name=value with both sides escaped, joined by '&'.
-// A parameter with an empty value is written as "name=".
+// appendCanonicalQuery appends the canonical query string of values to b.
+// Names are sorted by byte value, and so are the values of each name. Each
+// pair is written as name=value with both sides escaped, and pairs are
+// joined by '&'. A parameter with an empty value is written as "name=".
 func appendCanonicalQuery(b []byte, values url.Values) []byte {
 	for i, name := range slices.Sorted(maps.Keys(values)) {
 		sorted := slices.Sorted(slices.Values(values[name]))

@@ -55,7 +55,7 @@ func permanentKey() *userevents.AccessKey {
 	}
 }
 
-// newVerifier returns a Verifier of keys whose clock stands at testTime.
+// newVerifier returns a Verifier of keys whose clock is fixed at testTime.
 func newVerifier(keys ...*userevents.AccessKey) *auth.Verifier {
 	store := keyStore{}
 	for _, k := range keys {

@@ -16,9 +16,10 @@ import (
 )
 
 // DefaultSkew is the maximum difference between X-Sdk-Date and the server
-// clock when Verifier.Skew is zero. NOTE: 15 minutes is the value commonly
-// cited for the Huawei Cloud API gateway; its documentation does not state
-// the limit.
+// clock when Verifier.Skew is zero.
+//
+// NOTE: the limit of the Huawei Cloud API gateway is unconfirmed, and 15
+// minutes is an assumption.
 const DefaultSkew = 15 * time.Minute
 
 // KeyLookup finds access keys for a Verifier.
@@ -28,13 +29,13 @@ type KeyLookup interface {
 	FindAccessKey(ctx context.Context, id string) (*userevents.AccessKey, error)
 }
 
-// Verifier verifies AK/SK-signed requests. Keys must be set; the other
+// Verifier verifies AK/SK-signed requests. Keys must be set, and the other
 // fields may be left zero. A Verifier is safe for concurrent use when its
 // KeyLookup is.
 type Verifier struct {
 	Keys KeyLookup
 
-	// Now returns the current time; nil means time.Now.
+	// Now returns the current time. Nil means time.Now.
 	Now func() time.Time
 
 	// Skew is the maximum difference between X-Sdk-Date and Now, in either
@@ -52,16 +53,21 @@ type Verifier struct {
 // signed it. body must be the full request body, which the caller has
 // already read; Verify does not read r.Body.
 //
-// Verify returns a *userevents.Error with code EUNAUTHENTICATED when the
-// Authorization or X-Sdk-Date header is missing or malformed, X-Sdk-Date is
-// not signed or is further than Skew from Now, the AK is unknown, a signed
-// header is missing, the signature does not match, the key is disabled or
-// expired, or X-Security-Token is missing, unsigned or wrong for a temporary
-// key or present for a permanent one. The message names what failed and
-// never contains the secret key, the security token or the expected
-// signature. Verify returns code EINVALID when the path or query has invalid
-// percent-encoding or the query contains a raw ';', and any other error
-// from Keys wrapped as it came.
+// Verify returns a *userevents.Error with code EUNAUTHENTICATED when:
+//
+//   - the Authorization or X-Sdk-Date header is missing or malformed;
+//   - X-Sdk-Date is not signed, or is further than Skew from Now;
+//   - the AK is unknown;
+//   - a signed header is missing, or the signature does not match;
+//   - the key is disabled or expired;
+//   - X-Security-Token is missing, unsigned or wrong for a temporary key,
+//     or present for a permanent one.
+//
+// The message names what failed. It never contains the secret key, the
+// security token or the expected signature. Verify returns code EINVALID
+// when the path or query is malformed (see ParseQuery). It returns any
+// other error of Keys wrapped, and an internal error when Keys returns no
+// key, a key with another AK or a key with an empty secret.
 //
 // NOTE: a request whose X-Sdk-Content-Sha256 (X-Sdk-Content-Sm3 for
 // SDK-HMAC-SM3) header is UNSIGNED-PAYLOAD is verified without its body,
@@ -192,19 +198,21 @@ func (v *Verifier) findKey(ctx context.Context, id string) (*userevents.AccessKe
 		return nil, fmt.Errorf("find access key: %w", err)
 	}
 
-	// An empty SK would let anyone sign, so a store that returns one has a
-	// fault that must not turn into a successful login.
+	// These are faults of the store. An empty SK would let anyone sign, so
+	// it must not turn into a successful login.
 	if key == nil {
 		return nil, errors.New("find access key: lookup returned no key and no error")
+	} else if key.ID != id {
+		return nil, fmt.Errorf("find access key: lookup of %s returned access key %s", id, key.ID)
 	} else if key.Secret == "" {
 		return nil, fmt.Errorf("find access key: access key %s has an empty secret", id)
 	}
 	return key, nil
 }
 
-// checkKey checks the state of a key whose signature matched: it must be
-// enabled and unexpired, and a temporary key needs its signed security
-// token while a permanent key must come without one.
+// checkKey checks the state of a key whose signature matched. The key must
+// be enabled and unexpired. A temporary key needs its signed security token,
+// and a permanent key must come without one.
 func checkKey(r *http.Request, a *Authorization, key *userevents.AccessKey, now time.Time) error {
 	if !key.Enabled {
 		return unauthenticated("Access key %s is disabled; use an enabled access key.", key.ID)
@@ -323,9 +331,9 @@ func appendCanonicalHeaders(b []byte, r *http.Request, names []string) ([]byte, 
 	return b, nil
 }
 
-// payloadHash returns the last line of the canonical request: the value of
-// the algorithm's content-hash header when the request carries it, and the
-// hex digest of body otherwise. A content-hash header other than
+// payloadHash returns the last line of the canonical request, which is the
+// value of the algorithm's content-hash header when the request carries it
+// and the hex digest of body otherwise. A content-hash header other than
 // UNSIGNED-PAYLOAD must be the digest of body, so that the signature cannot
 // cover a body other than the one sent.
 func payloadHash(r *http.Request, alg algorithm, body []byte) (string, error) {

@@ -474,3 +474,22 @@ func TestVerifyEmptySecretIsInternal(t *testing.T) {
 		t.Fatalf("error code = %q, want %q (error: %v)", code, userevents.EINTERNAL, err)
 	}
 }
+
+func TestVerifySignedHost(t *testing.T) {
+	srv := startServer(t, newVerifier(permanentKey()))
+	host := strings.TrimPrefix(srv.URL, "http://")
+
+	// The SDK signs host only when the caller sets a Host header itself,
+	// and then signs the caller's value.
+	sr := listEvents
+	sr.headers = map[string]string{"Host": host}
+	req := sr.sign(t, srv.URL, sdkSigner(t, algorithm.HmacSHA256), testAK, testSK)
+	if !strings.Contains(req.Header.Get("Authorization"), "SignedHeaders=host;") {
+		t.Fatalf("SDK did not sign host: %s", req.Header.Get("Authorization"))
+	}
+	wantVerified(t, srv.do(t, req))
+
+	sr.headers = map[string]string{"Host": "workspace.cn-north-4.myhuaweicloud.com"}
+	req = sr.sign(t, srv.URL, sdkSigner(t, algorithm.HmacSHA256), testAK, testSK)
+	wantError(t, srv.do(t, req).err, userevents.EUNAUTHENTICATED, "Signature does not match")
+}

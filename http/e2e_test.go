@@ -1,6 +1,7 @@
 package http_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -271,4 +272,13 @@ func TestSDKErrorFields(t *testing.T) {
 	if !strings.Contains(se.ErrorMessage, "start_time") || !strings.Contains(se.ErrorMessage, "yesterday") {
 		t.Errorf("message does not name the field and value: %s", se.ErrorMessage)
 	}
+}
+
+// startWorker runs the environment's delivery worker until the test ends.
+func startWorker(t *testing.T, env *uetest.Env) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = env.Worker.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
 }

@@ -3,6 +3,8 @@ package uetest
 import (
 	"io"
 	"net/http"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/signer"
@@ -18,10 +20,15 @@ func SignedRequest(t testing.TB, method, endpoint, path string, query map[string
 		WithEndpoint(endpoint).
 		WithPath(path).
 		WithMethod(method).
-		AddHeaderParam("Content-Type", "application/json").
-		AddHeaderParam("X-Project-Id", ProjectID)
+		AddHeaderParam("Content-Type", "application/json")
+	if strings.Contains(path, ProjectID) {
+		// The SDK sends the credential's project id this way.
+		b.AddHeaderParam("X-Project-Id", ProjectID)
+	}
 	for k, v := range query {
-		b.AddQueryParam(k, v)
+		// The SDK's request type holds query values as reflect.Value and
+		// skips anything else when it builds the URL.
+		b.AddQueryParam(k, reflect.ValueOf(v))
 	}
 	if body != "" {
 		b.WithBody("application/json", body)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/userevents/userevents"
@@ -40,7 +41,8 @@ type Worker struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
-	wake chan struct{}
+	wakeOnce sync.Once
+	wake     chan struct{}
 }
 
 // Notify wakes the worker to look at the outbox at once. It never blocks.
@@ -52,9 +54,7 @@ func (w *Worker) Notify() {
 }
 
 func (w *Worker) wakeChan() chan struct{} {
-	if w.wake == nil {
-		w.wake = make(chan struct{}, 1)
-	}
+	w.wakeOnce.Do(func() { w.wake = make(chan struct{}, 1) })
 	return w.wake
 }
 
@@ -160,7 +160,7 @@ func (w *Worker) sleep(ctx context.Context, d time.Duration) {
 	select {
 	case <-ctx.Done():
 	case <-t.C:
-	case <-w.wake:
+	case <-w.wakeChan():
 	}
 }
 

@@ -154,6 +154,10 @@ func (s *Server) prepare(c *call, rt route) error {
 	if err != nil {
 		return err
 	}
+	if len(body) > 0 && unsignedPayload(c.r) {
+		return userevents.Errorf(userevents.EINVALID,
+			"The body is not covered by the signature because the request says UNSIGNED-PAYLOAD; send the body as application/json so that the signature covers it.")
+	}
 	c.query, err = auth.ParseQuery(c.r.URL.RawQuery)
 	if err != nil {
 		return err
@@ -190,6 +194,17 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 		return nil, userevents.Errorf(userevents.EINVALID, "The request body could not be read: %v; resend the request.", err)
 	}
 	return body, nil
+}
+
+// unsignedPayload reports whether the signature leaves the body out, as
+// the SDK's signer does for content types other than JSON and BSON.
+func unsignedPayload(r *http.Request) bool {
+	for _, h := range []string{"X-Sdk-Content-Sha256", "X-Sdk-Content-Sm3"} {
+		if r.Header.Get(h) == "UNSIGNED-PAYLOAD" {
+			return true
+		}
+	}
+	return false
 }
 
 // checkProject makes sure the path names a project of the caller's account.

@@ -221,3 +221,19 @@ func TestUnsignedAndBadlySigned(t *testing.T) {
 		t.Errorf("tampered query: %d, want 401", resp.StatusCode)
 	}
 }
+
+func TestUnsignedPayloadRejected(t *testing.T) {
+	env := uetest.Start(t, uetest.Options{NoWorker: true})
+	req := uetest.SignedRequestWithType(t, http.MethodPost, env.WorkspaceURL, configPath, "text/plain", nil, `{"enable":false}`)
+	if req.Header.Get("X-Sdk-Content-Sha256") != "UNSIGNED-PAYLOAD" {
+		t.Fatalf("the SDK signed the text/plain body; the test needs an unsigned payload")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("status = %d, want 400", resp.StatusCode)
+	}
+}

@@ -19,8 +19,8 @@ import (
 // worker's retry and shutdown paths run against the real store.
 type faultySink struct {
 	next    export.Sink
-	fail    atomic.Int32 // sends left to fail with a retried error
-	perm    atomic.Bool  // fail every send with a permanent error
+	fail    atomic.Int32  // sends left to fail with a retried error
+	perm    atomic.Bool   // fail every send with a permanent error
 	block   chan struct{} // when set, each send waits for it to close
 	entered chan struct{} // receives once per send that starts
 	sends   atomic.Int32

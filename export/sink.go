@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/userevents/userevents"
 )
@@ -18,19 +19,42 @@ type Target struct {
 // Sink writes log lines to a log stream.
 type Sink interface {
 	// Send writes every line to the target stream. It returns nil only
-	// when the stream confirmed all of them. A *PermanentError means the
-	// lines can never be written as they are; any other error is
-	// retried.
+	// when the stream confirmed all of them. A *SendError tells which
+	// lines were written and which can never be; any other error means
+	// none was written and all are retried.
 	Send(ctx context.Context, target Target, lines []Line) error
 }
 
-// PermanentError is a failure that no retry can fix, such as a line that
-// LTS rejects for its size or time.
-type PermanentError struct {
-	Reason string
+// SendError is the outcome of a send that did not write every line.
+// Lines neither in Delivered nor in Rejected are retried.
+type SendError struct {
+	Delivered []int          // indexes of the lines the stream confirmed
+	Rejected  map[int]string // indexes of lines no retry can fix, with the reason
+	// RetryAfter, when positive, is the delay the stream asked for
+	// before the next attempt.
+	RetryAfter time.Duration
+	Err        error // why the remaining lines failed; nil when none remain
 }
 
-func (e *PermanentError) Error() string { return e.Reason }
+func (e *SendError) Error() string {
+	msg := fmt.Sprintf("%d lines delivered, %d rejected", len(e.Delivered), len(e.Rejected))
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+func (e *SendError) Unwrap() error { return e.Err }
+
+// RejectAll returns a SendError that rejects every one of n lines with
+// the reason.
+func RejectAll(n int, reason string) *SendError {
+	e := &SendError{Rejected: make(map[int]string, n)}
+	for i := range n {
+		e.Rejected[i] = reason
+	}
+	return e
+}
 
 // BuiltinSink writes lines to the built-in LTS in the same store.
 type BuiltinSink struct {

@@ -116,28 +116,72 @@ func (w *Worker) deliverBatch(ctx context.Context) (int, error) {
 		"log_stream_id", target.LogStreamID, "lines", len(batch))
 
 	sendErr := w.Sink.Send(sendCtx, target, lines)
-	var perm *PermanentError
-	switch {
-	case sendErr == nil:
+	if sendErr == nil {
 		if err := w.Outbox.CompleteDeliveries(sendCtx, w.Owner, ids); err != nil {
 			return 0, err
 		}
 		if first.Attempts > 0 {
 			log.Info("delivery recovered", "attempts", first.Attempts+1)
 		}
-	case errors.As(sendErr, &perm):
-		log.Error("delivery dead-lettered", "error", sendErr)
-		if err := w.Outbox.DeadLetterDeliveries(sendCtx, w.Owner, ids, perm.Reason); err != nil {
-			return 0, err
-		}
-	default:
-		delay := w.backoff(first.Attempts + 1)
-		log.Warn("delivery failed, will retry", "error", sendErr, "attempt", first.Attempts+1, "retry_in", delay)
-		if err := w.Outbox.RetryDeliveries(sendCtx, w.Owner, ids, w.now().Add(delay), sendErr.Error()); err != nil {
-			return 0, err
-		}
+		return len(batch), nil
+	}
+	if err := w.settle(sendCtx, log, batch, sendErr); err != nil {
+		return 0, err
 	}
 	return len(batch), nil
+}
+
+// settle records the outcome of a send that failed in whole or in part:
+// confirmed lines are completed, rejected ones dead-lettered with their
+// reason, and the rest scheduled for a retry.
+func (w *Worker) settle(ctx context.Context, log *slog.Logger, batch []*userevents.Delivery, sendErr error) error {
+	var se *SendError
+	if !errors.As(sendErr, &se) {
+		se = &SendError{Err: sendErr}
+	}
+	settled := make(map[int]bool, len(batch))
+
+	var delivered []int64
+	for _, i := range se.Delivered {
+		settled[i] = true
+		delivered = append(delivered, batch[i].ID)
+	}
+	if len(delivered) > 0 {
+		if err := w.Outbox.CompleteDeliveries(ctx, w.Owner, delivered); err != nil {
+			return err
+		}
+	}
+
+	byReason := map[string][]int64{}
+	for i, reason := range se.Rejected {
+		settled[i] = true
+		byReason[reason] = append(byReason[reason], batch[i].ID)
+	}
+	for reason, ids := range byReason {
+		log.Error("delivery dead-lettered", "reason", reason, "dead_lines", len(ids), "event_id", batch[0].Event.EventID)
+		if err := w.Outbox.DeadLetterDeliveries(ctx, w.Owner, ids, reason); err != nil {
+			return err
+		}
+	}
+
+	var retry []int64
+	for i, d := range batch {
+		if !settled[i] {
+			retry = append(retry, d.ID)
+		}
+	}
+	if len(retry) == 0 {
+		return nil
+	}
+	attempt := batch[0].Attempts + 1
+	delay := max(w.backoff(attempt), se.RetryAfter)
+	reason := "send failed"
+	if se.Err != nil {
+		reason = se.Err.Error()
+	}
+	log.Warn("delivery failed, will retry", "error", reason, "attempt", attempt,
+		"retry_lines", len(retry), "retry_in", delay)
+	return w.Outbox.RetryDeliveries(ctx, w.Owner, retry, w.now().Add(delay), reason)
 }
 
 // idleWait returns how long to wait when nothing is due: until the next

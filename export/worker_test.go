@@ -35,7 +35,7 @@ func (s *faultySink) Send(ctx context.Context, t export.Target, lines []export.L
 		<-s.block
 	}
 	if s.perm.Load() {
-		return &export.PermanentError{Reason: "line rejected by the stream"}
+		return export.RejectAll(len(lines), "line rejected by the stream")
 	}
 	if s.fail.Add(-1) >= 0 {
 		return errors.New("stream unavailable")

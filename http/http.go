@@ -42,11 +42,23 @@ type Server struct {
 	// be; zero means 24 hours, the LTS rule for reported logs.
 	LogTimeWindow time.Duration
 
+	// RemoteLTS, when set, is the LTS that delivery writes to; setting
+	// the configuration then checks the group and stream there instead
+	// of in the built-in LTS.
+	RemoteLTS LogStreamChecker
+
 	// Notify, when set, is called after intake queued events for delivery,
 	// so the delivery worker wakes at once.
 	Notify func()
 
 	ready atomic.Bool
+}
+
+// LogStreamChecker checks that a log stream exists in a log group. It
+// returns an EINVALID *userevents.Error naming the missing id, or
+// EUNAVAILABLE when the LTS cannot be asked.
+type LogStreamChecker interface {
+	CheckLogStream(ctx context.Context, projectID, groupID, streamID string) error
 }
 
 // SetReady marks the server ready (or draining, with false) for /readyz.

@@ -133,6 +133,9 @@ func (s *Server) checkLTSTarget(c *call, cfg *userevents.LTSConfig) error {
 	}
 
 	ctx := c.r.Context()
+	if s.RemoteLTS != nil {
+		return s.RemoteLTS.CheckLogStream(ctx, c.projectID, cfg.LogGroupID, cfg.LogStreamID)
+	}
 	_, err := s.Store.FindLogGroupByID(ctx, c.projectID, cfg.LogGroupID)
 	if userevents.ErrorCode(err) == userevents.ENOTFOUND {
 		return userevents.Errorf(userevents.EINVALID,

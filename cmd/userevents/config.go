@@ -26,6 +26,14 @@ type Config struct {
 
 	ShutdownTimeout time.Duration // how long in-flight requests may take to finish
 
+	// Remote LTS that delivery writes to; empty RemoteLTSEndpoint means
+	// the built-in LTS.
+	RemoteLTSEndpoint       string
+	RemoteLTSIngestEndpoint string // empty: RemoteLTSEndpoint
+	RemoteLTSProjectID      string // empty: the local project id
+	RemoteLTSAccessKey      string
+	RemoteLTSSecretKey      string
+
 	// Bootstrap identity; empty values are generated on first start.
 	AccountName  string
 	Region       string
@@ -64,6 +72,11 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	env("USEREVENTS_IAM_ADDR", &cfg.IAMAddr)
 	env("USEREVENTS_LOG_FORMAT", &cfg.LogFormat)
 	env("USEREVENTS_LOG_LEVEL", &cfg.LogLevel)
+	env("USEREVENTS_REMOTE_LTS_ENDPOINT", &cfg.RemoteLTSEndpoint)
+	env("USEREVENTS_REMOTE_LTS_INGEST_ENDPOINT", &cfg.RemoteLTSIngestEndpoint)
+	env("USEREVENTS_REMOTE_LTS_PROJECT_ID", &cfg.RemoteLTSProjectID)
+	env("USEREVENTS_REMOTE_LTS_ACCESS_KEY", &cfg.RemoteLTSAccessKey)
+	env("USEREVENTS_REMOTE_LTS_SECRET_KEY", &cfg.RemoteLTSSecretKey)
 	env("USEREVENTS_ACCOUNT_NAME", &cfg.AccountName)
 	env("USEREVENTS_REGION", &cfg.Region)
 	env("USEREVENTS_PROJECT_ID", &cfg.ProjectID)
@@ -80,6 +93,10 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&cfg.IAMAddr, "iam-addr", cfg.IAMAddr, "IAM API listen address (env USEREVENTS_IAM_ADDR)")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "log format: text or json (env USEREVENTS_LOG_FORMAT)")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level: debug, info, warn or error (env USEREVENTS_LOG_LEVEL)")
+	fs.StringVar(&cfg.RemoteLTSEndpoint, "remote-lts-endpoint", cfg.RemoteLTSEndpoint, "URL of a remote LTS to deliver to instead of the built-in one (env USEREVENTS_REMOTE_LTS_ENDPOINT)")
+	fs.StringVar(&cfg.RemoteLTSIngestEndpoint, "remote-lts-ingest-endpoint", cfg.RemoteLTSIngestEndpoint, "URL of the remote LTS ingestion API; empty means --remote-lts-endpoint (env USEREVENTS_REMOTE_LTS_INGEST_ENDPOINT)")
+	fs.StringVar(&cfg.RemoteLTSProjectID, "remote-lts-project-id", cfg.RemoteLTSProjectID, "project id in the remote LTS; empty means the local project id (env USEREVENTS_REMOTE_LTS_PROJECT_ID)")
+	fs.StringVar(&cfg.RemoteLTSAccessKey, "remote-lts-access-key", cfg.RemoteLTSAccessKey, "AK for the remote LTS (env USEREVENTS_REMOTE_LTS_ACCESS_KEY)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "time in-flight requests get to finish on SIGTERM")
 	if err := fs.Parse(args); err != nil {
 		return cfg, errUsage
@@ -124,6 +141,18 @@ func (c Config) Validate() error {
 	}
 	if (c.AccessKey == "") != (c.SecretKey == "") {
 		errs = append(errs, errors.New("set USEREVENTS_ACCESS_KEY and USEREVENTS_SECRET_KEY together, or neither"))
+	}
+	if c.RemoteLTSEndpoint != "" {
+		for _, u := range []struct{ name, value string }{
+			{"--remote-lts-endpoint", c.RemoteLTSEndpoint}, {"--remote-lts-ingest-endpoint", c.RemoteLTSIngestEndpoint},
+		} {
+			if u.value != "" && !strings.HasPrefix(u.value, "http://") && !strings.HasPrefix(u.value, "https://") {
+				errs = append(errs, fmt.Errorf("%s %q must be an http:// or https:// URL", u.name, u.value))
+			}
+		}
+		if c.RemoteLTSAccessKey == "" || c.RemoteLTSSecretKey == "" {
+			errs = append(errs, errors.New("a remote LTS needs --remote-lts-access-key and USEREVENTS_REMOTE_LTS_SECRET_KEY"))
+		}
 	}
 	if c.AccountName == "" || c.Region == "" {
 		errs = append(errs, errors.New("USEREVENTS_ACCOUNT_NAME and USEREVENTS_REGION must not be empty"))

@@ -13,10 +13,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/userevents/userevents"
 	"github.com/userevents/userevents/auth"
 	"github.com/userevents/userevents/export"
 	uehttp "github.com/userevents/userevents/http"
 	"github.com/userevents/userevents/keyring"
+	"github.com/userevents/userevents/lts"
 	"github.com/userevents/userevents/sqlite"
 )
 
@@ -72,9 +74,22 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		listeners = append(listeners, l)
 	}
 
+	var sink export.Sink = &export.BuiltinSink{Logs: store}
+	var remote *lts.Client
+	if cfg.RemoteLTSEndpoint != "" {
+		remote = &lts.Client{
+			ManagementEndpoint: cfg.RemoteLTSEndpoint,
+			IngestEndpoint:     cfg.RemoteLTSIngestEndpoint,
+			ProjectID:          cfg.RemoteLTSProjectID,
+			AccessKey:          cfg.RemoteLTSAccessKey,
+			SecretKey:          userevents.Secret(cfg.RemoteLTSSecretKey),
+		}
+		sink = remote
+		logger.Info("delivering to a remote LTS", "endpoint", cfg.RemoteLTSEndpoint)
+	}
 	worker := &export.Worker{
 		Outbox: store,
-		Sink:   &export.BuiltinSink{Logs: store},
+		Sink:   sink,
 		Logger: logger.With("component", "delivery"),
 		Owner:  fmt.Sprintf("%s-%d", hostname(), os.Getpid()),
 	}
@@ -84,6 +99,9 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		Authorizer: uehttp.RootOnly{},
 		Logger:     logger,
 		Notify:     worker.Notify,
+	}
+	if remote != nil {
+		srv.RemoteLTS = remote
 	}
 	handlers := []http.Handler{srv.Workspace(), srv.LTS(), srv.IAM()}
 	names := []string{"workspace", "lts", "iam"}

@@ -128,7 +128,7 @@ type ingestLine struct {
 }
 
 type ingestRequest struct {
-	Contents []ingestLine     `json:"contents"`
+	Contents []ingestLine      `json:"contents"`
 	Labels   map[string]string `json:"labels"`
 }
 

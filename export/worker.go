@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/userevents/userevents"
+	"github.com/userevents/userevents/metrics"
 )
 
 // Worker leases batches from the outbox, sends them to the sink and
@@ -40,6 +41,9 @@ type Worker struct {
 	Poll time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Metrics records deliveries, retries and dead letters; nil records
+	// nothing.
+	Metrics *metrics.Metrics
 
 	wakeOnce sync.Once
 	wake     chan struct{}
@@ -120,6 +124,7 @@ func (w *Worker) deliverBatch(ctx context.Context) (int, error) {
 		if err := w.Outbox.CompleteDeliveries(sendCtx, w.Owner, ids); err != nil {
 			return 0, err
 		}
+		w.recordDelivered(batch)
 		if first.Attempts > 0 {
 			log.Info("delivery recovered", "attempts", first.Attempts+1)
 		}
@@ -142,14 +147,17 @@ func (w *Worker) settle(ctx context.Context, log *slog.Logger, batch []*usereven
 	settled := make(map[int]bool, len(batch))
 
 	var delivered []int64
+	var confirmed []*userevents.Delivery
 	for _, i := range se.Delivered {
 		settled[i] = true
 		delivered = append(delivered, batch[i].ID)
+		confirmed = append(confirmed, batch[i])
 	}
 	if len(delivered) > 0 {
 		if err := w.Outbox.CompleteDeliveries(ctx, w.Owner, delivered); err != nil {
 			return err
 		}
+		w.recordDelivered(confirmed)
 	}
 
 	byReason := map[string][]int64{}
@@ -162,6 +170,7 @@ func (w *Worker) settle(ctx context.Context, log *slog.Logger, batch []*usereven
 		if err := w.Outbox.DeadLetterDeliveries(ctx, w.Owner, ids, reason); err != nil {
 			return err
 		}
+		w.Metrics.DeadLettered(len(ids))
 	}
 
 	var retry []int64
@@ -181,7 +190,21 @@ func (w *Worker) settle(ctx context.Context, log *slog.Logger, batch []*usereven
 	}
 	log.Warn("delivery failed, will retry", "error", reason, "attempt", attempt,
 		"retry_lines", len(retry), "retry_in", delay)
+	w.Metrics.DeliveryRetried(len(retry))
 	return w.Outbox.RetryDeliveries(ctx, w.Owner, retry, w.now().Add(delay), reason)
+}
+
+// recordDelivered records confirmed deliveries and their lag from intake.
+func (w *Worker) recordDelivered(batch []*userevents.Delivery) {
+	if w.Metrics == nil {
+		return
+	}
+	now := w.now()
+	lags := make([]time.Duration, len(batch))
+	for i, d := range batch {
+		lags[i] = now.Sub(d.Event.ReceivedAt)
+	}
+	w.Metrics.Delivered(lags)
 }
 
 // idleWait returns how long to wait when nothing is due: until the next

@@ -55,6 +55,18 @@ const (
 	codeMethodNotAllowed = "method_not_allowed"
 )
 
+// String returns the listener name of a service, as metrics label it.
+func (svc service) String() string {
+	switch svc {
+	case serviceLTS, serviceIngest:
+		return "lts"
+	case serviceIAM:
+		return "iam"
+	default:
+		return "workspace"
+	}
+}
+
 func (c errorCode) wire(svc service) string {
 	switch svc {
 	case serviceLTS:
@@ -84,6 +96,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, svc service,
 	case code == userevents.EFORBIDDEN || code == userevents.EUNAUTHENTICATED || code == userevents.ELOCKED:
 		var e *userevents.Error
 		errors.As(err, &e)
+		s.Metrics.AuthFailure(code)
 		log.Warn("request rejected", "code", code, "reason", e.Message, "status", row.status)
 	}
 

@@ -171,6 +171,7 @@ func (s *Server) createEvents(c *call) error {
 	if err != nil {
 		return fmt.Errorf("create events: %w", err)
 	}
+	s.Metrics.EventsAccepted(stored, len(events)-stored)
 	if s.Notify != nil && stored > 0 {
 		s.Notify()
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/userevents/userevents"
 	"github.com/userevents/userevents/auth"
+	"github.com/userevents/userevents/metrics"
 )
 
 // MaxBodyBytes is the largest request body accepted: the API gateway's
@@ -46,6 +47,10 @@ type Server struct {
 	// the configuration then checks the group and stream there instead
 	// of in the built-in LTS.
 	RemoteLTS LogStreamChecker
+
+	// Metrics records request, intake and authentication metrics; nil
+	// records nothing.
+	Metrics *metrics.Metrics
 
 	// Notify, when set, is called after intake queued events for delivery,
 	// so the delivery worker wakes at once.
@@ -101,11 +106,12 @@ type route struct {
 // and the routes of one listener.
 func (s *Server) newRouter(svc service, routes []route) http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.withRequestID, s.withRecover, middleware.StripSlashes)
+	r.Use(s.withRequestID, s.withMetrics(svc), s.withRecover, middleware.StripSlashes)
 	r.Get("/livez", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	r.Get("/readyz", s.readyz)
+	r.Method(http.MethodGet, "/metrics", s.Metrics.Handler())
 	r.NotFound(func(w http.ResponseWriter, req *http.Request) {
 		s.writeError(w, req, svc, userevents.Errorf(codeRouteNotFound,
 			"No API is served at %s %s on this listener; check the endpoint and the path.",
@@ -240,6 +246,27 @@ func (s *Server) checkProject(c *call, projectID string) error {
 	c.projectID = projectID
 	c.project = p
 	return nil
+}
+
+// withMetrics records each request's route pattern, status and duration.
+func (s *Server) withMetrics(svc service) func(http.Handler) http.Handler {
+	listener := svc.String()
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+			next.ServeHTTP(ww, r)
+			route := "unmatched"
+			if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+				route = rc.RoutePattern()
+			}
+			status := ww.Status()
+			if status == 0 {
+				status = http.StatusOK
+			}
+			s.Metrics.ObserveRequest(listener, route, r.Method, status, time.Since(start))
+		})
+	}
 }
 
 type requestIDKey struct{}

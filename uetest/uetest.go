@@ -23,6 +23,7 @@ import (
 	"github.com/userevents/userevents/export"
 	uehttp "github.com/userevents/userevents/http"
 	"github.com/userevents/userevents/keyring"
+	"github.com/userevents/userevents/metrics"
 	"github.com/userevents/userevents/sqlite"
 )
 
@@ -39,9 +40,10 @@ const (
 
 // Env is a running server and its parts.
 type Env struct {
-	Store  *sqlite.DB
-	Server *uehttp.Server
-	Worker *export.Worker
+	Store   *sqlite.DB
+	Server  *uehttp.Server
+	Worker  *export.Worker
+	Metrics *metrics.Metrics
 
 	WorkspaceURL string
 	LTSURL       string
@@ -81,8 +83,9 @@ func Start(t testing.TB, opts Options) *Env {
 	}
 	seedIdentity(t, store)
 
-	env := &Env{Store: store}
+	env := &Env{Store: store, Metrics: metrics.New()}
 	env.Worker = &export.Worker{
+		Metrics:    env.Metrics,
 		Outbox:     store,
 		Sink:       &export.BuiltinSink{Logs: store},
 		Logger:     logger,
@@ -99,6 +102,7 @@ func Start(t testing.TB, opts Options) *Env {
 		Logger:     logger,
 		Now:        opts.Now,
 		Notify:     env.Worker.Notify,
+		Metrics:    env.Metrics,
 	}
 	env.Server.SetReady(true)
 

@@ -19,6 +19,7 @@ import (
 	uehttp "github.com/userevents/userevents/http"
 	"github.com/userevents/userevents/keyring"
 	"github.com/userevents/userevents/lts"
+	"github.com/userevents/userevents/metrics"
 	"github.com/userevents/userevents/sqlite"
 )
 
@@ -87,11 +88,13 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		sink = remote
 		logger.Info("delivering to a remote LTS", "endpoint", cfg.RemoteLTSEndpoint)
 	}
+	m := metrics.New()
 	worker := &export.Worker{
-		Outbox: store,
-		Sink:   sink,
-		Logger: logger.With("component", "delivery"),
-		Owner:  fmt.Sprintf("%s-%d", hostname(), os.Getpid()),
+		Metrics: m,
+		Outbox:  store,
+		Sink:    sink,
+		Logger:  logger.With("component", "delivery"),
+		Owner:   fmt.Sprintf("%s-%d", hostname(), os.Getpid()),
 	}
 	srv := &uehttp.Server{
 		Store:      store,
@@ -99,6 +102,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		Authorizer: uehttp.RootOnly{},
 		Logger:     logger,
 		Notify:     worker.Notify,
+		Metrics:    m,
 	}
 	if remote != nil {
 		srv.RemoteLTS = remote

@@ -126,6 +126,23 @@ func eventFilter(c *call) (userevents.EventFilter, error) {
 	return f, nil
 }
 
+var listEventsParams = []param{
+	{"start_time", "string", true, "start of the range, RFC 3339, inclusive"},
+	{"end_time", "string", true, "end of the range, RFC 3339, inclusive; at most 30 days after start_time"},
+	{"username", "string", false, "exact user name"},
+	{"event_type", "string", false, "one or more event types, comma-separated"},
+	{"resource_id", "string", false, "exact resource id"},
+	{"resource_name", "string", false, "exact resource name"},
+	{"domain", "string", false, "exact domain"},
+	{"offset", "integer", false, "index of the first item, from 0"},
+	{"limit", "integer", false, "items per page, 0 to 1000, default 100"},
+}
+
+// intakeDoc is the documented shape of intakeRequest.
+type intakeDoc struct {
+	Items []userEvent `json:"items"`
+}
+
 type intakeRequest struct {
 	Items []jsontext.Value `json:"items"`
 }

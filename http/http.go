@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -56,7 +57,8 @@ type Server struct {
 	// so the delivery worker wakes at once.
 	Notify func()
 
-	ready atomic.Bool
+	ready       atomic.Bool
+	routeTables sync.Map // service → []route, recorded by newRouter
 }
 
 // LogStreamChecker checks that a log stream exists in a log group. It
@@ -100,6 +102,7 @@ type route struct {
 	handle   handlerFunc
 	// errors overrides the listener's error format when set.
 	errors service
+	doc    doc
 }
 
 // newRouter returns a router with the shared middleware, the health probes
@@ -112,6 +115,7 @@ func (s *Server) newRouter(svc service, routes []route) http.Handler {
 	})
 	r.Get("/readyz", s.readyz)
 	r.Method(http.MethodGet, "/metrics", s.Metrics.Handler())
+	r.Get("/openapi.json", s.openAPI)
 	r.NotFound(func(w http.ResponseWriter, req *http.Request) {
 		s.writeError(w, req, svc, userevents.Errorf(codeRouteNotFound,
 			"No API is served at %s %s on this listener; check the endpoint and the path.",
@@ -121,6 +125,7 @@ func (s *Server) newRouter(svc service, routes []route) http.Handler {
 		s.writeError(w, req, svc, userevents.Errorf(codeMethodNotAllowed,
 			"Method %s is not allowed on %s; check the HTTP method.", req.Method, req.URL.EscapedPath()))
 	})
+	s.routeTables.Store(svc, routes)
 	for _, rt := range routes {
 		format := svc
 		if rt.errors != 0 {

@@ -38,21 +38,44 @@ func (s *Server) LTS() http.Handler {
 	groupURN := func(c *call) string { return ltsURN(c, "logGroup", chi.URLParam(c.r, "log_group_id")) }
 	streamURN := func(c *call) string { return ltsURN(c, "logStream", chi.URLParam(c.r, "log_stream_id")) }
 	routes := []route{
-		{method: http.MethodGet, pattern: groups, action: actionListLogGroups, handle: s.listLogGroups},
-		{method: http.MethodPost, pattern: groups, action: actionCreateLogGroup, handle: s.createLogGroup},
-		{method: http.MethodPost, pattern: group, action: actionUpdateLogGroup, resource: groupURN, handle: s.updateLogGroup},
-		{method: http.MethodDelete, pattern: group, action: actionDeleteLogGroup, resource: groupURN, handle: s.deleteLogGroup},
-		{method: http.MethodGet, pattern: streams, action: actionListLogStreams, resource: groupURN, handle: s.listGroupLogStreams},
-		{method: http.MethodPost, pattern: streams, action: actionCreateLogStream, resource: groupURN, handle: s.createLogStream},
-		{method: http.MethodGet, pattern: stream, action: actionGetLogStream, resource: streamURN, handle: s.showLogStream},
-		{method: http.MethodDelete, pattern: stream, action: actionDeleteLogStream, resource: streamURN, handle: s.deleteLogStream},
-		{method: http.MethodPut, pattern: group + "/streams-ttl/{log_stream_id}", action: actionUpdateLogStream, resource: streamURN, handle: s.updateLogStream},
-		{method: http.MethodGet, pattern: "/v2/{project_id}/log-streams", action: actionListLogStreams, handle: s.listLogStreams},
-		{method: http.MethodPost, pattern: stream + "/content/query", action: actionSearchLog, resource: streamURN, handle: s.queryLogs},
-		{method: http.MethodPost, pattern: ingest, action: actionReportLog, resource: streamURN, handle: s.reportLogs, errors: serviceIngest},
-		{method: http.MethodPost, pattern: ingest + "/high-accuracy", action: actionReportLog, resource: streamURN, handle: s.reportLogsHighAccuracy, errors: serviceIngest},
+		{method: http.MethodGet, pattern: groups, action: actionListLogGroups, handle: s.listLogGroups,
+			doc: doc{summary: "ListLogGroups", response: logGroupsDoc{}}},
+		{method: http.MethodPost, pattern: groups, action: actionCreateLogGroup, handle: s.createLogGroup,
+			doc: doc{summary: "CreateLogGroup", request: createLogGroupRequest{}, response: map[string]string{}, status: http.StatusCreated}},
+		{method: http.MethodPost, pattern: group, action: actionUpdateLogGroup, resource: groupURN, handle: s.updateLogGroup,
+			doc: doc{summary: "UpdateLogGroup: change the retention", request: updateTTLRequest{}, response: logGroupResponse{}}},
+		{method: http.MethodDelete, pattern: group, action: actionDeleteLogGroup, resource: groupURN, handle: s.deleteLogGroup,
+			doc: doc{summary: "DeleteLogGroup, with its streams and lines", status: http.StatusNoContent}},
+		{method: http.MethodGet, pattern: streams, action: actionListLogStreams, resource: groupURN, handle: s.listGroupLogStreams,
+			doc: doc{summary: "ListLogStream: streams of one group", response: logStreamsDoc{}}},
+		{method: http.MethodPost, pattern: streams, action: actionCreateLogStream, resource: groupURN, handle: s.createLogStream,
+			doc: doc{summary: "CreateLogStream", request: createLogStreamRequest{}, response: map[string]string{}, status: http.StatusCreated}},
+		{method: http.MethodGet, pattern: stream, action: actionGetLogStream, resource: streamURN, handle: s.showLogStream,
+			doc: doc{summary: "Show one log stream", response: logStreamResponse{}}},
+		{method: http.MethodDelete, pattern: stream, action: actionDeleteLogStream, resource: streamURN, handle: s.deleteLogStream,
+			doc: doc{summary: "DeleteLogStream, with its lines", status: http.StatusNoContent}},
+		{method: http.MethodPut, pattern: group + "/streams-ttl/{log_stream_id}", action: actionUpdateLogStream, resource: streamURN, handle: s.updateLogStream,
+			doc: doc{summary: "UpdateLogStream: change the retention", request: updateTTLRequest{}, response: logStreamResponse{}}},
+		{method: http.MethodGet, pattern: "/v2/{project_id}/log-streams", action: actionListLogStreams, handle: s.listLogStreams,
+			doc: doc{summary: "ListLogStreams: streams of every group", response: logStreamsDoc{}, query: []param{
+				{"log_group_name", "string", false, "exact group name"}, {"log_stream_name", "string", false, "exact stream name"}}}},
+		{method: http.MethodPost, pattern: stream + "/content/query", action: actionSearchLog, resource: streamURN, handle: s.queryLogs,
+			doc: doc{summary: "ListLogs: lines of one stream in a time range", request: queryLogsRequest{}, response: queryLogsResponse{}}},
+		{method: http.MethodPost, pattern: ingest, action: actionReportLog, resource: streamURN, handle: s.reportLogs, errors: serviceIngest,
+			doc: doc{summary: "Report logs: lines sharing one time", request: reportLogsRequest{}, response: map[string]string{}}},
+		{method: http.MethodPost, pattern: ingest + "/high-accuracy", action: actionReportLog, resource: streamURN, handle: s.reportLogsHighAccuracy, errors: serviceIngest,
+			doc: doc{summary: "Report logs, high accuracy: each line with its own time", request: reportLogsHighAccuracyRequest{}, response: map[string]string{}}},
 	}
 	return s.newRouter(serviceLTS, routes)
+}
+
+// logGroupsDoc and logStreamsDoc are the documented list responses.
+type logGroupsDoc struct {
+	LogGroups []logGroupResponse `json:"log_groups"`
+}
+
+type logStreamsDoc struct {
+	LogStreams []logStreamResponse `json:"log_streams"`
 }
 
 type tag struct {

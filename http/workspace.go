@@ -24,10 +24,17 @@ const (
 func (s *Server) Workspace() http.Handler {
 	const base = "/v2/{project_id}/user-events"
 	return s.newRouter(serviceWorkspace, []route{
-		{method: http.MethodPost, pattern: base + "/lts-configurations", action: actionSetLTSConfig, handle: s.setLTSConfig},
-		{method: http.MethodGet, pattern: base + "/lts-configurations", action: actionListLTSConfig, handle: s.listLTSConfig},
-		{method: http.MethodGet, pattern: base, action: actionListEvents, handle: s.listEvents},
-		{method: http.MethodPost, pattern: base, action: actionCreateEvents, handle: s.createEvents},
+		{method: http.MethodPost, pattern: base + "/lts-configurations", action: actionSetLTSConfig, handle: s.setLTSConfig,
+			doc: doc{summary: "SetUserEventsLtsConfigurations: enable or disable delivery of user events to a log stream",
+				request: ltsConfigDoc{}}},
+		{method: http.MethodGet, pattern: base + "/lts-configurations", action: actionListLTSConfig, handle: s.listLTSConfig,
+			doc: doc{summary: "ListUserEventsLtsConfigurations: the project's delivery setting", response: ltsConfigResponse{}}},
+		{method: http.MethodGet, pattern: base, action: actionListEvents, handle: s.listEvents,
+			doc: doc{summary: "ListUserEvents: events of at most 30 days, newest first", query: listEventsParams,
+				response: listEventsResponse{}}},
+		{method: http.MethodPost, pattern: base, action: actionCreateEvents, handle: s.createEvents,
+			doc: doc{summary: "Intake: store 1 to 1000 events, acknowledged once durable", request: intakeDoc{},
+				response: intakeResponse{}}},
 	})
 }
 
@@ -38,6 +45,13 @@ type ltsConfigRequest struct {
 	Enable      jsontext.Value `json:"enable"`
 	LogGroupID  *string        `json:"log_group_id"`
 	LogStreamID *string        `json:"log_stream_id"`
+}
+
+// ltsConfigDoc is the documented shape of ltsConfigRequest.
+type ltsConfigDoc struct {
+	Enable      bool   `json:"enable"`
+	LogGroupID  string `json:"log_group_id"`
+	LogStreamID string `json:"log_stream_id"`
 }
 
 type ltsConfigResponse struct {

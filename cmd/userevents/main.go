@@ -15,8 +15,10 @@ import (
 const usage = `userevents serves the Workspace user-events API, a built-in LTS and IAM.
 
 Usage:
-  userevents serve [flags]    start the server (see userevents serve -h)
-  userevents version          print the version
+  userevents serve [flags]          start the server (see userevents serve -h)
+  userevents events list|post|import  list or record events (signed like the SDK)
+  userevents lts get|set            show or change the LTS delivery setting
+  userevents version                print the version
 `
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -47,6 +49,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		return serve(ctx, cfg, stdout, stderr)
+	case "events":
+		return runEvents(args[1:], os.Getenv, stdout, stderr)
+	case "lts":
+		return runLTS(args[1:], os.Getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "userevents", version)
 		return nil

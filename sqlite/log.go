@@ -35,16 +35,16 @@ func (db *DB) CreateLogGroup(ctx context.Context, g *userevents.LogGroup) error 
 	}
 
 	err = db.inWriteTx(ctx, func(tx *sql.Tx) error {
-		var taken bool
+		var nameTaken bool
 		var count int
 		err := tx.QueryRowContext(ctx, `SELECT
 			EXISTS (SELECT 1 FROM log_groups WHERE project_id = ? AND name = ?),
 			(SELECT count(*) FROM log_groups WHERE project_id = ?)`,
-			g.ProjectID, g.Name, g.ProjectID).Scan(&taken, &count)
+			g.ProjectID, g.Name, g.ProjectID).Scan(&nameTaken, &count)
 		if err != nil {
 			return fmt.Errorf("query log groups: %w", err)
 		}
-		if taken {
+		if nameTaken {
 			return userevents.Errorf(userevents.ECONFLICT,
 				"Log group name %q already exists in the project; choose another name.", g.Name)
 		}
@@ -157,16 +157,16 @@ func (db *DB) CreateLogStream(ctx context.Context, s *userevents.LogStream) erro
 			return fmt.Errorf("query log group: %w", err)
 		}
 
-		var taken bool
+		var nameTaken bool
 		var count int
 		err = tx.QueryRowContext(ctx, `SELECT
 			EXISTS (SELECT 1 FROM log_streams WHERE group_id = ? AND name = ?),
 			(SELECT count(*) FROM log_streams WHERE group_id = ?)`,
-			s.GroupID, s.Name, s.GroupID).Scan(&taken, &count)
+			s.GroupID, s.Name, s.GroupID).Scan(&nameTaken, &count)
 		if err != nil {
 			return fmt.Errorf("query log streams: %w", err)
 		}
-		if taken {
+		if nameTaken {
 			return userevents.Errorf(userevents.ECONFLICT,
 				"Log stream name %q already exists in the log group; choose another name.", s.Name)
 		}

@@ -73,9 +73,9 @@ func checkStreams(ctx context.Context, tx *sql.Tx, records []*userevents.LogReco
 }
 
 func checkStream(ctx context.Context, tx *sql.Tx, projectID, groupID, streamID string) error {
-	var one int
+	var found int
 	err := tx.QueryRowContext(ctx, `SELECT 1 FROM log_streams
-		WHERE project_id = ? AND group_id = ? AND id = ?`, projectID, groupID, streamID).Scan(&one)
+		WHERE project_id = ? AND group_id = ? AND id = ?`, projectID, groupID, streamID).Scan(&found)
 	if errors.Is(err, sql.ErrNoRows) {
 		return logStreamNotFound(groupID, streamID)
 	} else if err != nil {
@@ -88,9 +88,9 @@ func checkStream(ctx context.Context, tx *sql.Tx, projectID, groupID, streamID s
 // the total number that match. It returns ENOTFOUND unless the stream
 // exists in that group of the project.
 //
-// A line matches when its time, truncated to the millisecond, lies in
-// [StartMs, EndMs], where an EndMs of zero leaves the end open; when every
-// keyword occurs in its content, case-sensitively; and when each label
+// A line matches when three conditions hold. Its time, truncated to the
+// millisecond, lies in [StartMs, EndMs], and an EndMs of zero leaves the end
+// open. Every keyword occurs in its content, case-sensitively. Each label
 // equals the given value. Lines are ordered by (TimeNs, Seq), ascending, or
 // descending with Desc. A non-zero AfterSeq returns only the lines that
 // follow that line in the chosen order, and EINVALID when the stream has no

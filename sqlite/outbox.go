@@ -86,6 +86,7 @@ func findDueDeliveries(ctx context.Context, tx *sql.Tx, target *userevents.Deliv
 			return nil, err
 		}
 		d.QueuedAt = fromMicros(queuedAt)
+		d.Event.ProjectID = d.ProjectID
 		deliveries = append(deliveries, &d)
 	}
 	if err := rows.Err(); err != nil {

@@ -36,6 +36,10 @@ type DeliveryStats struct {
 	DeadLetters   int
 	LastError     string
 	LastErrorAt   time.Time
+	// NextAttempt is the earliest time a pending delivery that no worker
+	// holds is due; a time in the future means delivery is paused after a
+	// failure.
+	NextAttempt time.Time
 }
 
 // OutboxStore is the transactional outbox between intake and delivery.
@@ -53,7 +57,10 @@ type OutboxStore interface {
 	CompleteDeliveries(ctx context.Context, owner string, ids []int64) error
 
 	// RetryDeliveries releases rows held by owner, due again at next, and
-	// records the error.
+	// records the error. Every other queued row of the same target that
+	// would be due before next waits until next too, so a failing stream
+	// is paused as a whole instead of being tried batch after batch, and
+	// its oldest rows go first when it recovers.
 	RetryDeliveries(ctx context.Context, owner string, ids []int64, next time.Time, reason string) error
 
 	// DeadLetterDeliveries moves rows held by owner to the dead letters
@@ -62,6 +69,22 @@ type OutboxStore interface {
 
 	// FindDeliveryStats returns the delivery state of a project.
 	FindDeliveryStats(ctx context.Context, projectID string) (*DeliveryStats, error)
+
+	// RetargetDeliveries moves every queued delivery of the project bound
+	// for one stream to another, releasing leases and making them due
+	// now. It returns how many moved. The delivery worker calls it when a
+	// stream is gone and the configuration names a new one.
+	RetargetDeliveries(ctx context.Context, projectID, fromGroupID, fromStreamID, toGroupID, toStreamID string) (int, error)
+
+	// FindDeadLetters returns one page of a project's dead letters, newest
+	// first, and their total number.
+	FindDeadLetters(ctx context.Context, projectID string, offset, limit int) ([]*DeadLetter, int, error)
+
+	// RequeueDeadLetters moves dead letters of a project back to the
+	// outbox, due now with no attempts, bound for the given group and
+	// stream, or for their original ones when both are empty. Empty ids
+	// means all of the project's dead letters. It returns how many moved.
+	RequeueDeadLetters(ctx context.Context, projectID string, ids []int64, groupID, streamID string) (int, error)
 
 	// NextDeliveryDue returns when the earliest queued delivery becomes
 	// due, and false when the outbox is empty.

@@ -46,6 +46,21 @@ func (e *SendError) Error() string {
 
 func (e *SendError) Unwrap() error { return e.Err }
 
+// TargetMissingError means the target stream or its group does not exist.
+// The worker moves the stream's queued events to the configured stream
+// when the configuration names another one; otherwise it retries, so the
+// events wait until the stream is restored.
+type TargetMissingError struct {
+	Target Target
+	Err    error
+}
+
+func (e *TargetMissingError) Error() string {
+	return fmt.Sprintf("log stream %s of group %s not found: %v", e.Target.LogStreamID, e.Target.LogGroupID, e.Err)
+}
+
+func (e *TargetMissingError) Unwrap() error { return e.Err }
+
 // RejectAll returns a SendError that rejects every one of n lines with
 // the reason.
 func RejectAll(n int, reason string) *SendError {
@@ -64,9 +79,7 @@ type BuiltinSink struct {
 var _ Sink = (*BuiltinSink)(nil)
 
 // Send implements Sink. A stream that does not exist, perhaps deleted
-// after the configuration named it, is a retried error: the lines stay
-// queued until an operator restores the stream or the lines are retried
-// elsewhere.
+// after the configuration named it, is a *TargetMissingError.
 func (s *BuiltinSink) Send(ctx context.Context, t Target, lines []Line) error {
 	records := make([]*userevents.LogRecord, len(lines))
 	for i, l := range lines {
@@ -81,7 +94,7 @@ func (s *BuiltinSink) Send(ctx context.Context, t Target, lines []Line) error {
 	err := s.Logs.AppendLogs(ctx, records)
 	var e *userevents.Error
 	if errors.As(err, &e) && e.Code == userevents.ENOTFOUND {
-		return fmt.Errorf("log stream %s of group %s not found: %w", t.LogStreamID, t.LogGroupID, err)
+		return &TargetMissingError{Target: t, Err: err}
 	}
 	return err
 }

@@ -21,6 +21,9 @@ import (
 type Worker struct {
 	Outbox userevents.OutboxStore
 	Sink   Sink
+	// Configs, when set, lets the worker move the events of a stream that
+	// is gone to the stream the project's configuration names now.
+	Configs userevents.LTSConfigStore
 	Logger *slog.Logger
 
 	// Owner names this worker in leases; replicas need distinct owners.
@@ -33,7 +36,8 @@ type Worker struct {
 	// SendTimeout bounds one send; zero means 30 seconds.
 	SendTimeout time.Duration
 	// MinBackoff and MaxBackoff bound the exponential retry delay; zero
-	// means 500 ms and 5 minutes.
+	// means 500 ms and 30 seconds, so a stream that recovers is tried again
+	// within half a minute.
 	MinBackoff time.Duration
 	MaxBackoff time.Duration
 	// Poll is the longest idle wait between outbox checks; zero means
@@ -140,6 +144,13 @@ func (w *Worker) deliverBatch(ctx context.Context) (int, error) {
 // confirmed lines are completed, rejected ones dead-lettered with their
 // reason, and the rest scheduled for a retry.
 func (w *Worker) settle(ctx context.Context, log *slog.Logger, batch []*userevents.Delivery, sendErr error) error {
+	var missing *TargetMissingError
+	if errors.As(sendErr, &missing) {
+		moved, err := w.retarget(ctx, log, missing.Target)
+		if err != nil || moved {
+			return err
+		}
+	}
 	var se *SendError
 	if !errors.As(sendErr, &se) {
 		se = &SendError{Err: sendErr}
@@ -194,6 +205,29 @@ func (w *Worker) settle(ctx context.Context, log *slog.Logger, batch []*usereven
 	return w.Outbox.RetryDeliveries(ctx, w.Owner, retry, w.now().Add(delay), reason)
 }
 
+// retarget moves the queued events of a stream that is gone to the stream
+// the project's configuration names, when it names another enabled one.
+// It reports whether it moved them.
+func (w *Worker) retarget(ctx context.Context, log *slog.Logger, t Target) (bool, error) {
+	if w.Configs == nil {
+		return false, nil
+	}
+	cfg, err := w.Configs.FindLTSConfig(ctx, t.ProjectID)
+	if err != nil {
+		return false, err
+	}
+	if !cfg.Enabled || (cfg.LogGroupID == t.LogGroupID && cfg.LogStreamID == t.LogStreamID) {
+		return false, nil
+	}
+	n, err := w.Outbox.RetargetDeliveries(ctx, t.ProjectID, t.LogGroupID, t.LogStreamID, cfg.LogGroupID, cfg.LogStreamID)
+	if err != nil {
+		return false, err
+	}
+	log.Warn("log stream gone, queued events moved to the configured stream",
+		"moved", n, "to_log_group_id", cfg.LogGroupID, "to_log_stream_id", cfg.LogStreamID)
+	return true, nil
+}
+
 // recordDelivered records confirmed deliveries and their lag from intake.
 func (w *Worker) recordDelivered(batch []*userevents.Delivery) {
 	if w.Metrics == nil {
@@ -239,7 +273,7 @@ func (w *Worker) backoff(attempt int) time.Duration {
 		minB = 500 * time.Millisecond
 	}
 	if maxB == 0 {
-		maxB = 5 * time.Minute
+		maxB = 30 * time.Second
 	}
 	d := minB
 	for i := 1; i < attempt && d < maxB; i++ {

@@ -35,6 +35,15 @@ func (s *Server) Workspace() http.Handler {
 		{method: http.MethodPost, pattern: base, action: actionCreateEvents, handle: s.createEvents,
 			doc: doc{summary: "Intake: store 1 to 1000 events, acknowledged once durable", request: intakeDoc{},
 				response: intakeResponse{}}},
+		{method: http.MethodGet, pattern: base + "/delivery-status", action: actionGetDeliveryStatus, handle: s.deliveryStatus,
+			doc: doc{summary: "Delivery state: queue depth, oldest pending event, counts and the last error",
+				response: deliveryStatusResponse{}}},
+		{method: http.MethodGet, pattern: base + "/dead-letters", action: actionListDeadLetters, handle: s.listDeadLetters,
+			doc: doc{summary: "Events that no retry could deliver, newest first, with the reason",
+				query: deadLetterParams, response: deadLettersResponse{}}},
+		{method: http.MethodPost, pattern: base + "/dead-letters/retry", action: actionRetryDeadLetters, handle: s.retryDeadLetters,
+			doc: doc{summary: "Queue dead letters for delivery again", request: retryDeadLettersRequest{},
+				response: map[string]int{}}},
 	})
 }
 

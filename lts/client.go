@@ -268,9 +268,12 @@ func (c *Client) post(ctx context.Context, t export.Target, lines []export.Line,
 			}
 		}
 		return -1, fmt.Errorf("LTS answered %d %s: %s", resp.StatusCode, out.ErrorCode, msg)
+	case resp.StatusCode == http.StatusNotFound:
+		return -1, &export.TargetMissingError{Target: t,
+			Err: fmt.Errorf("LTS answered 404 %s: %s", out.ErrorCode, snippet(out.ErrorMessage, raw))}
 	default:
-		// 401, 403 and 404 mean a wrong key, permission or a deleted
-		// stream: an operator must act, and the lines wait for that.
+		// 401 and 403 mean a wrong key or permission: an operator must
+		// act, and the lines wait for that.
 		return -1, fmt.Errorf("LTS answered %d %s: %s", resp.StatusCode, out.ErrorCode, snippet(out.ErrorMessage, raw))
 	}
 }

@@ -262,6 +262,26 @@ func TestRemoteDeadLettersOutOfWindowEvents(t *testing.T) {
 	if status != 200 || !strings.Contains(body, `"count":5`) {
 		t.Errorf("old events listing = %d %s, want count 5", status, body)
 	}
+
+	// The API lists the dead letters with their reason and requeues them.
+	status, body = uetest.Do(t, http.MethodGet, p.local.WorkspaceURL,
+		"/v2/"+uetest.ProjectID+"/user-events/dead-letters", map[string]string{"limit": "10"}, "")
+	if status != 200 || !strings.Contains(body, `"count":5`) || !strings.Contains(body, "does not accept it") ||
+		!strings.Contains(body, `"event_id":"old-000"`) {
+		t.Errorf("dead letters = %d %s", status, body)
+	}
+	status, body = uetest.Do(t, http.MethodPost, p.local.WorkspaceURL,
+		"/v2/"+uetest.ProjectID+"/user-events/dead-letters/retry", nil, `{"target":"original"}`)
+	if status != 200 || body != `{"count":5}` {
+		t.Errorf("retry dead letters = %d %s, want count 5", status, body)
+	}
+	// Still outside the window, so they come back as dead letters.
+	p.waitStats(t, func(s *userevents.DeliveryStats) bool { return s.DeadLetters == 5 && s.Pending == 0 })
+	status, body = uetest.Do(t, http.MethodPost, p.local.WorkspaceURL,
+		"/v2/"+uetest.ProjectID+"/user-events/dead-letters/retry", nil, `{"target":"elsewhere"}`)
+	if status != 400 || !strings.Contains(body, "elsewhere") {
+		t.Errorf("bad target = %d %s, want 400 naming it", status, body)
+	}
 }
 
 func TestRemoteLineRejectedByServer(t *testing.T) {

@@ -130,7 +130,8 @@ func (db *DB) CompleteDeliveries(ctx context.Context, owner string, ids []int64)
 // RetryDeliveries releases the listed deliveries that owner holds, due
 // again at next, counts one more attempt on each, records reason as their
 // last error and adds them to their projects' failed counts. Ids that owner
-// does not hold are left alone.
+// does not hold are left alone. Other unleased rows of the same targets
+// that would be due before next are moved to next.
 func (db *DB) RetryDeliveries(ctx context.Context, owner string, ids []int64, next time.Time, reason string) error {
 	if len(ids) == 0 {
 		return nil
@@ -144,6 +145,14 @@ func (db *DB) RetryDeliveries(ctx context.Context, owner string, ids []int64, ne
 			micros(next), reason, owner, idList(ids)))
 		if err != nil {
 			return fmt.Errorf("release deliveries: %w", err)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET due_at = ?
+			WHERE due_at < ? AND lease_owner IS NULL
+				AND (project_id, group_id, stream_id) IN (
+					SELECT project_id, group_id, stream_id FROM deliveries WHERE `+idsIn+`)`,
+			micros(next), micros(next), idList(ids))
+		if err != nil {
+			return fmt.Errorf("pause target: %w", err)
 		}
 		return addFailed(ctx, tx, perProject, reason, now)
 	})
@@ -227,14 +236,16 @@ func countReturnedProjects(rows *sql.Rows, err error) (map[string]int64, error) 
 func (db *DB) FindDeliveryStats(ctx context.Context, projectID string) (*userevents.DeliveryStats, error) {
 	stats := &userevents.DeliveryStats{ProjectID: projectID}
 	err := db.inReadTx(ctx, func(tx *sql.Tx) error {
-		var oldest sql.NullInt64
+		var oldest, nextDue sql.NullInt64
 		var lastErrorAt int64
-		err := tx.QueryRowContext(ctx, `SELECT count(*), min(queued_at)
-			FROM deliveries WHERE project_id = ?`, projectID).Scan(&stats.Pending, &oldest)
+		err := tx.QueryRowContext(ctx, `SELECT count(*), min(queued_at),
+				min(CASE WHEN lease_owner IS NULL THEN due_at END)
+			FROM deliveries WHERE project_id = ?`, projectID).Scan(&stats.Pending, &oldest, &nextDue)
 		if err != nil {
 			return fmt.Errorf("count pending deliveries: %w", err)
 		}
 		stats.OldestPending = fromMicros(oldest.Int64)
+		stats.NextAttempt = fromMicros(nextDue.Int64)
 
 		err = tx.QueryRowContext(ctx, `SELECT count(*) FROM dead_letters
 			WHERE project_id = ?`, projectID).Scan(&stats.DeadLetters)
@@ -278,4 +289,106 @@ func (db *DB) NextDeliveryDue(ctx context.Context) (time.Time, bool, error) {
 func idList(ids []int64) string {
 	b, _ := json.Marshal(ids) // a slice of int64 always encodes
 	return string(b)
+}
+
+// FindDeadLetters returns one page of the project's dead letters, newest
+// first, each with its event, and their total number.
+func (db *DB) FindDeadLetters(ctx context.Context, projectID string, offset, limit int) ([]*userevents.DeadLetter, int, error) {
+	var out []*userevents.DeadLetter
+	var total int
+	err := db.inReadTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM dead_letters WHERE project_id = ?`,
+			projectID).Scan(&total)
+		if err != nil {
+			return fmt.Errorf("count dead letters: %w", err)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT d.id, d.group_id, d.stream_id, d.attempts,
+				d.queued_at, d.last_error, d.reason, d.dead_at, `+eventColumns("e.")+`
+			FROM dead_letters d JOIN events e ON e.seq = d.event_seq
+			WHERE d.project_id = ?
+			ORDER BY d.dead_at DESC, d.id DESC LIMIT ? OFFSET ?`, projectID, limit, offset)
+		if err != nil {
+			return fmt.Errorf("query dead letters: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			d := &userevents.DeadLetter{}
+			d.ProjectID = projectID
+			var queued, dead int64
+			d.Event, err = scanEvent(rows, &d.ID, &d.LogGroupID, &d.LogStreamID, &d.Attempts,
+				&queued, &d.LastError, &d.Reason, &dead)
+			if err != nil {
+				return fmt.Errorf("scan dead letter: %w", err)
+			}
+			d.Event.ProjectID = projectID
+			d.QueuedAt, d.DeadAt = fromMicros(queued), fromMicros(dead)
+			out = append(out, d)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("query dead letters: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("find dead letters: %w", err)
+	}
+	return out, total, nil
+}
+
+// RequeueDeadLetters moves the project's dead letters back to the outbox,
+// due now with no attempts. Empty ids means all of them; empty groupID and
+// streamID keep each row's original target.
+func (db *DB) RequeueDeadLetters(ctx context.Context, projectID string, ids []int64, groupID, streamID string) (int, error) {
+	now := micros(db.now())
+	where := `project_id = ?`
+	args := []any{projectID}
+	if len(ids) > 0 {
+		where += ` AND ` + idsIn
+		args = append(args, idList(ids))
+	}
+	var moved int64
+	err := db.inWriteTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO deliveries (project_id, group_id, stream_id,
+				event_seq, attempts, queued_at, due_at, last_error)
+			SELECT project_id,
+				CASE WHEN ? = '' THEN group_id ELSE ? END,
+				CASE WHEN ? = '' THEN stream_id ELSE ? END,
+				event_seq, 0, queued_at, ?, reason
+			FROM dead_letters WHERE `+where+` ORDER BY id`,
+			append([]any{groupID, groupID, streamID, streamID, now}, args...)...)
+		if err != nil {
+			return fmt.Errorf("requeue dead letters: %w", err)
+		}
+		moved, _ = res.RowsAffected()
+		_, err = tx.ExecContext(ctx, `DELETE FROM dead_letters WHERE `+where, args...)
+		if err != nil {
+			return fmt.Errorf("delete dead letters: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("requeue dead letters: %w", err)
+	}
+	return int(moved), nil
+}
+
+// RetargetDeliveries moves the project's queued deliveries bound for one
+// stream to another, leased or not, due now.
+func (db *DB) RetargetDeliveries(ctx context.Context, projectID, fromGroupID, fromStreamID, toGroupID, toStreamID string) (int, error) {
+	var moved int64
+	err := db.inWriteTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE deliveries
+			SET group_id = ?, stream_id = ?, due_at = ?, lease_owner = NULL, lease_until = NULL
+			WHERE project_id = ? AND group_id = ? AND stream_id = ?`,
+			toGroupID, toStreamID, micros(db.now()), projectID, fromGroupID, fromStreamID)
+		if err != nil {
+			return err
+		}
+		moved, _ = res.RowsAffected()
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("retarget deliveries: %w", err)
+	}
+	return int(moved), nil
 }

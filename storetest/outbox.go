@@ -28,6 +28,9 @@ var outboxCases = []testCase{
 	{"RetryDeliveries/due again at next", testRetry},
 	{"RetryDeliveries/counts attempts", testRetryAttempts},
 	{"RetryDeliveries/ignores other owner", testRetryOtherOwner},
+	{"RetryDeliveries/pauses the whole target", testRetryPausesTarget},
+	{"FindDeadLetters/newest first with events", testFindDeadLetters},
+	{"RequeueDeadLetters/back to the outbox", testRequeueDeadLetters},
 	{"DeadLetterDeliveries/moves and counts", testDeadLetter},
 	{"DeadLetterDeliveries/ignores other owner", testDeadLetterOtherOwner},
 	{"NextDeliveryDue/follows queue and leases", testNextDeliveryDue},
@@ -445,4 +448,78 @@ func testStatsPerProject(t *testing.T, s userevents.Store) {
 	none := stats(t, s, "00000000000000000000000000000000")
 	requireEqual(t, "stats of unknown project", *none,
 		userevents.DeliveryStats{ProjectID: "00000000000000000000000000000000"})
+}
+
+func testRetryPausesTarget(t *testing.T, s userevents.Store) {
+	queueEvents(t, s, projectA, "ev", 5)
+	enable(t, s, projectA, groupOne, streamTwo)
+	createEvents(t, s, projectA, newEvent("other", at(11, 0, 0, 0)))
+
+	first := lease(t, s, "w1", 2, time.Minute)
+	requireEqual(t, "first lease", deliveredIDs(first), []string{"ev-000", "ev-001"})
+	next := time.Now().Add(time.Hour).UTC().Truncate(time.Microsecond)
+	err := s.RetryDeliveries(t.Context(), "w1", deliveryIDs(first), next, "lts: 503")
+	requireNoError(t, err, "RetryDeliveries()")
+
+	// The rest of the failing stream waits; the other stream does not.
+	requireEqual(t, "leased after pause", deliveredIDs(lease(t, s, "w2", 10, time.Minute)), []string{"other"})
+	requireEqual(t, "leased while paused", len(lease(t, s, "w2", 10, time.Minute)), 0)
+	st := stats(t, s, projectA)
+	requireTimeEqual(t, "NextAttempt", st.NextAttempt, next)
+}
+
+func testFindDeadLetters(t *testing.T, s userevents.Store) {
+	queueEvents(t, s, projectA, "ev", 3)
+	for i, reason := range []string{"too large", "too old"} {
+		deliveries := lease(t, s, "w1", 1, time.Minute)
+		requireEqual(t, "leased", len(deliveries), 1)
+		err := s.DeadLetterDeliveries(t.Context(), "w1", deliveryIDs(deliveries), reason)
+		requireNoError(t, err, "DeadLetterDeliveries()")
+		if i == 0 {
+			time.Sleep(2 * time.Millisecond) // distinct dead times
+		}
+	}
+
+	letters, total, err := s.FindDeadLetters(t.Context(), projectA, 0, 10)
+	requireNoError(t, err, "FindDeadLetters()")
+	requireEqual(t, "total", total, 2)
+	requireEqual(t, "page size", len(letters), 2)
+	requireEqual(t, "newest reason", letters[0].Reason, "too old")
+	requireEqual(t, "newest event", letters[0].Event.EventID, "ev-001")
+	requireEqual(t, "oldest event", letters[1].Event.EventID, "ev-000")
+	requireEqual(t, "target", letters[0].LogStreamID, streamOne)
+	requireEqual(t, "attempts", letters[0].Attempts, 1)
+
+	page, total, err := s.FindDeadLetters(t.Context(), projectA, 1, 10)
+	requireNoError(t, err, "FindDeadLetters() offset 1")
+	requireEqual(t, "offset total", total, 2)
+	requireEqual(t, "offset page", len(page), 1)
+	other, total, err := s.FindDeadLetters(t.Context(), projectB, 0, 10)
+	requireNoError(t, err, "FindDeadLetters() other project")
+	requireEqual(t, "other project", len(other)+total, 0)
+}
+
+func testRequeueDeadLetters(t *testing.T, s userevents.Store) {
+	queueEvents(t, s, projectA, "ev", 3)
+	deliveries := lease(t, s, "w1", 3, time.Minute)
+	err := s.DeadLetterDeliveries(t.Context(), "w1", deliveryIDs(deliveries), "stream deleted")
+	requireNoError(t, err, "DeadLetterDeliveries()")
+	letters, _, err := s.FindDeadLetters(t.Context(), projectA, 0, 10)
+	requireNoError(t, err, "FindDeadLetters()")
+
+	n, err := s.RequeueDeadLetters(t.Context(), projectA, []int64{letters[0].ID}, "", "")
+	requireNoError(t, err, "RequeueDeadLetters() one")
+	requireEqual(t, "moved one", n, 1)
+	again := lease(t, s, "w2", 10, time.Minute)
+	requireEqual(t, "requeued to original", len(again), 1)
+	requireEqual(t, "original stream", again[0].LogStreamID, streamOne)
+	requireEqual(t, "attempts reset", again[0].Attempts, 0)
+
+	n, err = s.RequeueDeadLetters(t.Context(), projectA, nil, groupOne, streamTwo)
+	requireNoError(t, err, "RequeueDeadLetters() all")
+	requireEqual(t, "moved rest", n, 2)
+	rest := lease(t, s, "w3", 10, time.Minute)
+	requireEqual(t, "requeued rest", len(rest), 2)
+	requireEqual(t, "new stream", rest[0].LogStreamID, streamTwo)
+	requireEqual(t, "dead letters left", stats(t, s, projectA).DeadLetters, 0)
 }

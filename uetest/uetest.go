@@ -87,6 +87,7 @@ func Start(t testing.TB, opts Options) *Env {
 	env.Worker = &export.Worker{
 		Metrics:    env.Metrics,
 		Outbox:     store,
+		Configs:    store,
 		Sink:       &export.BuiltinSink{Logs: store},
 		Logger:     logger,
 		Owner:      "test",

@@ -92,9 +92,15 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	worker := &export.Worker{
 		Metrics: m,
 		Outbox:  store,
+		Configs: store,
 		Sink:    sink,
 		Logger:  logger.With("component", "delivery"),
 		Owner:   fmt.Sprintf("%s-%d", hostname(), os.Getpid()),
+		// A restarted process has another owner name, so a batch leased by
+		// a killed process is delivered only once its lease expires. The
+		// lease bounds that delay and outlasts the send timeout.
+		Lease:       15 * time.Second,
+		SendTimeout: 10 * time.Second,
 	}
 	srv := &uehttp.Server{
 		Store:      store,

@@ -24,7 +24,7 @@ type Worker struct {
 	// Configs, when set, lets the worker move the events of a stream that
 	// is gone to the stream the project's configuration names now.
 	Configs userevents.LTSConfigStore
-	Logger *slog.Logger
+	Logger  *slog.Logger
 
 	// Owner names this worker in leases; replicas need distinct owners.
 	Owner string

@@ -1,46 +1,51 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"regexp"
 	"strings"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Config is the configuration of userevents serve. Flags override the
 // environment, which overrides the defaults.
 type Config struct {
-	DataDir       string // embedded database and key file
-	Database      string // empty: SQLite in DataDir; postgres://… selects PostgreSQL
-	WorkspaceAddr string
-	LTSAddr       string
-	IAMAddr       string
+	DataDir       string `yaml:"data"`     // embedded database and key file
+	Database      string `yaml:"database"` // empty: SQLite in DataDir; postgres://… selects PostgreSQL
+	WorkspaceAddr string `yaml:"workspace_addr"`
+	LTSAddr       string `yaml:"lts_addr"`
+	IAMAddr       string `yaml:"iam_addr"`
 
-	LogFormat string // text or json
-	LogLevel  string // debug, info, warn or error
+	LogFormat string `yaml:"log_format"` // text or json
+	LogLevel  string `yaml:"log_level"`  // debug, info, warn or error
 
-	ShutdownTimeout time.Duration // how long in-flight requests may take to finish
+	// ShutdownTimeout is how long in-flight requests may take to finish.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 
 	// Remote LTS that delivery writes to; empty RemoteLTSEndpoint means
 	// the built-in LTS.
-	RemoteLTSEndpoint       string
-	RemoteLTSIngestEndpoint string // empty: RemoteLTSEndpoint
-	RemoteLTSProjectID      string // empty: the local project id
-	RemoteLTSAccessKey      string
-	RemoteLTSSecretKey      string
+	RemoteLTSEndpoint       string `yaml:"remote_lts_endpoint"`
+	RemoteLTSIngestEndpoint string `yaml:"remote_lts_ingest_endpoint"` // empty: RemoteLTSEndpoint
+	RemoteLTSProjectID      string `yaml:"remote_lts_project_id"`      // empty: the local project id
+	RemoteLTSAccessKey      string `yaml:"remote_lts_access_key"`
+	RemoteLTSSecretKey      string `yaml:"remote_lts_secret_key"`
 
 	// Bootstrap identity; empty values are generated on first start.
-	AccountName  string
-	Region       string
-	ProjectID    string
-	AccessKey    string
-	SecretKey    string
-	RootPassword string
+	AccountName  string `yaml:"account_name"`
+	Region       string `yaml:"region"`
+	ProjectID    string `yaml:"project_id"`
+	AccessKey    string `yaml:"access_key"`
+	SecretKey    string `yaml:"secret_key"`
+	RootPassword string `yaml:"root_password"`
 }
 
 // defaultConfig returns the configuration used when nothing is set.
@@ -58,8 +63,50 @@ func defaultConfig() Config {
 	}
 }
 
+// configFile returns the --config value among args, or USEREVENTS_CONFIG.
+// The file is read before the flags are parsed because its values become
+// the flags' defaults.
+func configFile(args []string, getenv func(string) string) string {
+	for i, a := range args {
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if name != "config" || !strings.HasPrefix(a, "-") {
+			continue
+		}
+		if hasValue {
+			return value
+		}
+		if i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return getenv("USEREVENTS_CONFIG")
+}
+
+// loadConfigFile overlays cfg with a YAML (or JSON) file. Unknown keys
+// are errors, so a misspelt setting is not silently ignored.
+func loadConfigFile(path string, cfg *Config) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read config file: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	return nil
+}
+
+// parseServeFlags builds the configuration: defaults, then the config
+// file, then the environment, then the flags.
 func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
 	cfg := defaultConfig()
+	path := configFile(args, getenv)
+	if path != "" {
+		if err := loadConfigFile(path, &cfg); err != nil {
+			return cfg, err
+		}
+	}
 	env := func(name string, dst *string) {
 		if v := getenv(name); v != "" {
 			*dst = v
@@ -86,6 +133,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 
 	fs := flag.NewFlagSet("userevents serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.String("config", path, "YAML or JSON configuration file whose keys are the flag names with _ for - (env USEREVENTS_CONFIG)")
 	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "directory of the embedded database and local state (env USEREVENTS_DATA)")
 	fs.StringVar(&cfg.Database, "database", cfg.Database, "database URL; empty means SQLite in the data directory (env USEREVENTS_DATABASE)")
 	fs.StringVar(&cfg.WorkspaceAddr, "workspace-addr", cfg.WorkspaceAddr, "Workspace API listen address (env USEREVENTS_WORKSPACE_ADDR)")
@@ -158,4 +206,60 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("USEREVENTS_ACCOUNT_NAME and USEREVENTS_REGION must not be empty"))
 	}
 	return errors.Join(errs...)
+}
+
+// checkConfig implements "userevents config check": it builds the serve
+// configuration from the same sources and reports every problem at once,
+// including a data directory that cannot be written and a listen address
+// that is taken.
+func checkConfig(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseServeFlags(args, getenv, stderr)
+	if errors.Is(err, errUsage) {
+		return err
+	}
+	var problems []error
+	if err != nil {
+		problems = append(problems, err)
+	}
+	if cfg.Database == "" && cfg.DataDir != "" {
+		if err := checkWritableDir(cfg.DataDir); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	for _, addr := range []string{cfg.WorkspaceAddr, cfg.LTSAddr, cfg.IAMAddr} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			continue // already reported
+		}
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("cannot listen on %s: %w", addr, err))
+			continue
+		}
+		l.Close()
+	}
+	if len(problems) == 0 {
+		fmt.Fprintln(stdout, "configuration is valid")
+		return nil
+	}
+	fmt.Fprintln(stderr, "configuration problems:")
+	for _, p := range problems {
+		for _, line := range strings.Split(p.Error(), "\n") {
+			fmt.Fprintln(stderr, "  -", line)
+		}
+	}
+	return errUsage
+}
+
+// checkWritableDir reports whether dir exists or can be created, and can
+// be written.
+func checkWritableDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data directory %s cannot be created: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".check-*")
+	if err != nil {
+		return fmt.Errorf("data directory %s is not writable: %w", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }

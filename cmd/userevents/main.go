@@ -18,6 +18,7 @@ Usage:
   userevents serve [flags]          start the server (see userevents serve -h)
   userevents events list|post|import  list or record events (signed like the SDK)
   userevents lts get|set            show or change the LTS delivery setting
+  userevents config check [flags]   report every problem of the serve configuration
   userevents version                print the version
 `
 
@@ -49,6 +50,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		return serve(ctx, cfg, stdout, stderr)
+	case "config":
+		if len(args) < 2 || args[1] != "check" {
+			fmt.Fprint(stderr, "Usage: userevents config check [serve flags]\n")
+			return errUsage
+		}
+		return checkConfig(args[2:], os.Getenv, stdout, stderr)
 	case "events":
 		return runEvents(args[1:], os.Getenv, stdout, stderr)
 	case "lts":

@@ -19,6 +19,8 @@ Usage:
   userevents events list|post|import  list or record events (signed like the SDK)
   userevents lts get|set            show or change the LTS delivery setting
   userevents config check [flags]   report every problem of the serve configuration
+  userevents backup [--data DIR] OUT   copy the embedded database while the server runs
+  userevents restore [--data DIR] FROM replace the database with a backup; server stopped
   userevents version                print the version
 `
 
@@ -56,6 +58,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return errUsage
 		}
 		return checkConfig(args[2:], os.Getenv, stdout, stderr)
+	case "backup":
+		return runBackup(ctx, args[1:], os.Getenv, stdout, stderr)
+	case "restore":
+		return runRestore(args[1:], os.Getenv, stdout, stderr)
 	case "events":
 		return runEvents(args[1:], os.Getenv, stdout, stderr)
 	case "lts":

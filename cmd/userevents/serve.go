@@ -39,9 +39,11 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	logger := newLogger(cfg, stderr)
 	logger.Info("starting", "version", version, "data", cfg.DataDir)
 
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("create data directory: %w", err)
+	unlock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
 	}
+	defer unlock()
 	keys, err := keyring.LoadOrCreate(filepath.Join(cfg.DataDir, "secret.key"))
 	if err != nil {
 		return fmt.Errorf("load secret key: %w", err)

@@ -80,6 +80,9 @@ func (w *Worker) Run(ctx context.Context) error {
 			return nil
 		}
 		n, err := w.deliverBatch(ctx)
+		if err != nil && ctx.Err() != nil {
+			return nil // stopped while leasing: not a failure
+		}
 		if err != nil {
 			failures++
 			if failures == 1 || failures%100 == 0 {

@@ -392,3 +392,25 @@ func (db *DB) RetargetDeliveries(ctx context.Context, projectID, fromGroupID, fr
 	}
 	return int(moved), nil
 }
+
+// ReleaseLeases makes every leased delivery due now and returns how many
+// there were. A server calls it at start, when it is the only process
+// using the database, so that a batch leased by a process that crashed is
+// sent again at once instead of after its lease expires.
+func (db *DB) ReleaseLeases(ctx context.Context) (int, error) {
+	var n int64
+	err := db.inWriteTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE deliveries
+			SET lease_owner = NULL, lease_until = NULL, due_at = ?
+			WHERE lease_owner IS NOT NULL`, micros(db.now()))
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("release leases: %w", err)
+	}
+	return int(n), nil
+}

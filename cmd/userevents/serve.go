@@ -60,6 +60,14 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if err := bootstrap(ctx, store, cfg, stdout, logger); err != nil {
 		return err
 	}
+	// This process holds the data directory's lock, so a leased batch
+	// belongs to a process that crashed: send it again now rather than
+	// after its lease expires.
+	if n, err := store.ReleaseLeases(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		logger.Info("released deliveries leased before a crash", "deliveries", n)
+	}
 
 	// Bind every listener before serving any, so a taken port fails the
 	// start instead of leaving a half-started server.

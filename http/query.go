@@ -22,6 +22,11 @@ func ParseTime(s string) (time.Time, bool) {
 	if err != nil {
 		return time.Time{}, false
 	}
+	// An offset can move 0000-01-01 or 9999-12-31 out of the four-digit
+	// years, which RFC 3339 cannot print in UTC.
+	if y := t.UTC().Year(); y < 1 || y > 9999 {
+		return time.Time{}, false
+	}
 	return t.UTC(), true
 }
 

@@ -10,6 +10,7 @@ type Store interface {
 	LogStore
 	OutboxStore
 	IdentityStore
+	IAMStore
 
 	// Ping checks that the database answers; readiness probes call it.
 	Ping(ctx context.Context) error

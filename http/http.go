@@ -57,6 +57,22 @@ type Server struct {
 	// so the delivery worker wakes at once.
 	Notify func()
 
+	// TokenKeys seals and opens the IAM tokens that POST /v3/auth/tokens
+	// issues; nil rejects every X-Auth-Token and token request.
+	TokenKeys userevents.Sealer
+
+	// LockoutThreshold is the number of consecutive failed authentications
+	// of one access key or one user's password that lock it. Zero means
+	// DefaultLockoutThreshold, and a negative value disables the lockout.
+	// LockoutDuration is how long the lock lasts; zero means
+	// DefaultLockoutDuration.
+	LockoutThreshold int
+	LockoutDuration  time.Duration
+
+	// PasswordCost is the bcrypt cost of new password hashes; zero means
+	// bcrypt.DefaultCost.
+	PasswordCost int
+
 	ready       atomic.Bool
 	routeTables sync.Map // service → []route, recorded by newRouter
 }
@@ -116,6 +132,9 @@ func (s *Server) newRouter(svc service, routes []route) http.Handler {
 	r.Get("/readyz", s.readyz)
 	r.Method(http.MethodGet, "/metrics", s.Metrics.Handler())
 	r.Get("/openapi.json", s.openAPI)
+	if svc == serviceWorkspace {
+		s.mountConsole(r)
+	}
 	r.NotFound(func(w http.ResponseWriter, req *http.Request) {
 		s.writeError(w, req, svc, userevents.Errorf(codeRouteNotFound,
 			"No API is served at %s %s on this listener; check the endpoint and the path.",

@@ -9,14 +9,29 @@ import (
 
 // IAM returns the handler of the IAM listener.
 func (s *Server) IAM() http.Handler {
-	return s.newRouter(serviceIAM, []route{
+	routes := []route{
 		// Any authenticated caller may see its own account's projects and
 		// domain: the SDK looks the project id up this way before the first
 		// call of a client built WithRegion, whatever the caller's policies.
 		{method: http.MethodGet, pattern: "/v3/projects", handle: s.listProjects},
 		{method: http.MethodGet, pattern: "/v3/auth/projects", handle: s.listProjects},
 		{method: http.MethodGet, pattern: "/v3/auth/domains", handle: s.listDomains},
-	})
+
+		// Tokens and temporary keys are the caller's own credentials, so
+		// they need no permission. The password in the body is the
+		// credential of POST /v3/auth/tokens (see authenticate).
+		{method: http.MethodPost, pattern: tokensPath, handle: s.createToken,
+			doc: doc{summary: "KeystoneCreateUserTokenByPassword: a 24-hour token in X-Subject-Token",
+				query:   []param{{"nocatalog", "string", false, "accepted and ignored; the catalog is always empty"}},
+				request: passwordTokenRequest{}, status: http.StatusCreated}},
+		{method: http.MethodGet, pattern: tokensPath, handle: s.validateTokenRequest,
+			doc: doc{summary: "KeystoneValidateToken: the token in X-Subject-Token, if valid",
+				query: []param{{"nocatalog", "string", false, "accepted and ignored"}}}},
+		{method: http.MethodPost, pattern: "/v3.0/OS-CREDENTIAL/securitytokens", handle: s.createSecurityToken,
+			doc: doc{summary: "CreateTemporaryAccessKeyByToken: a temporary AK/SK and security token for the caller",
+				request: securityTokenRequest{}, status: http.StatusCreated}},
+	}
+	return s.newRouter(serviceIAM, append(routes, s.iamV5Routes()...))
 }
 
 type projectResponse struct {

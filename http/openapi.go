@@ -2,9 +2,11 @@ package http
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,15 +71,24 @@ var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
 
 func (s *Server) openAPIDocument() map[string]any {
 	paths := map[string]map[string]any{}
-	for listener, routes := range s.listenerRoutes() {
-		for _, rt := range routes {
-			op := operation(listener, rt)
+	routes := s.listenerRoutes()
+	// Listeners go in name order, so that an operation served by more than
+	// one (POST /v3/auth/tokens on the IAM and Workspace listeners) is
+	// documented the same way on every build: see addListener.
+	for _, listener := range slices.Sorted(maps.Keys(routes)) {
+		for _, rt := range routes[listener] {
+			method := strings.ToLower(rt.method)
 			if paths[rt.pattern] == nil {
 				paths[rt.pattern] = map[string]any{}
 			}
-			paths[rt.pattern][strings.ToLower(rt.method)] = op
+			if op, ok := paths[rt.pattern][method].(map[string]any); ok {
+				addListener(op, listener, rt)
+				continue
+			}
+			paths[rt.pattern][method] = operation(listener, rt)
 		}
 	}
+
 	for _, p := range []string{"/livez", "/readyz", "/metrics", "/openapi.json"} {
 		paths[p] = map[string]any{"get": map[string]any{
 			"summary":   healthSummaries[p],
@@ -86,6 +97,18 @@ func (s *Server) openAPIDocument() map[string]any {
 			"responses": map[string]any{"200": map[string]any{"description": "OK"}},
 		}}
 	}
+
+	// The console's routes serve embedded files outside the API pipeline,
+	// like the probes above, so no route table records them. They are
+	// documented by hand, not skipped, so that every served route stays
+	// in this document.
+	paths["/console"] = map[string]any{"get": consoleOperation(
+		"Web console page, unauthenticated; Workspace listener only", nil)}
+	paths["/console/{file}"] = map[string]any{"get": consoleOperation(
+		"Web console script, stylesheet or icon, unauthenticated; Workspace listener only",
+		[]any{map[string]any{"name": "file", "in": "path", "required": true,
+			"schema": map[string]any{"type": "string"}}})}
+
 	return map[string]any{
 		"openapi": "3.0.3",
 		"info": map[string]any{
@@ -94,7 +117,7 @@ func (s *Server) openAPIDocument() map[string]any {
 			"description": "Huawei Cloud Workspace user events, a built-in LTS and IAM. " +
 				"Workspace routes are served on the Workspace listener (default 127.0.0.1:8080), " +
 				"LTS routes on the LTS listener (127.0.0.1:8081), IAM routes on the IAM listener (127.0.0.1:8082); " +
-				"the health, metrics and OpenAPI routes on all three.",
+				"the health, metrics and OpenAPI routes on all three; the web console (/console) on the Workspace listener.",
 		},
 		"paths": paths,
 		"components": map[string]any{
@@ -119,6 +142,38 @@ var healthSummaries = map[string]string{
 	"/readyz":       "Readiness probe, unauthenticated: 503 while starting or draining",
 	"/metrics":      "Prometheus metrics, unauthenticated",
 	"/openapi.json": "This OpenAPI document, unauthenticated",
+}
+
+// addListener adds a further listener of the same method and path to its
+// operation: the listener's tag, and the route's summary in the
+// description when it differs from the operation's.
+func addListener(op map[string]any, listener string, rt route) {
+	op["tags"] = append(op["tags"].([]string), listener)
+	if rt.doc.summary == "" || rt.doc.summary == op["summary"] {
+		return
+	}
+	note := "On the " + listener + " listener: " + rt.doc.summary + "."
+	if d, ok := op["description"].(string); ok && d != "" {
+		note = d + "\n\n" + note
+	}
+	op["description"] = note
+}
+
+// consoleOperation documents a GET route of the web console.
+func consoleOperation(summary string, params []any) map[string]any {
+	op := map[string]any{
+		"summary":  summary,
+		"tags":     []string{"Console"},
+		"security": []any{},
+		"responses": map[string]any{
+			"200": map[string]any{"description": "The file, with a Content-Security-Policy header"},
+			"404": map[string]any{"description": "No such console file"},
+		},
+	}
+	if params != nil {
+		op["parameters"] = params
+	}
+	return op
 }
 
 func operation(listener string, rt route) map[string]any {

@@ -44,6 +44,12 @@ func (s *Server) Workspace() http.Handler {
 		{method: http.MethodPost, pattern: base + "/dead-letters/retry", action: actionRetryDeadLetters, handle: s.retryDeadLetters,
 			doc: doc{summary: "Queue dead letters for delivery again", request: retryDeadLettersRequest{},
 				response: map[string]int{}}},
+		// The web console at /console signs in here, because a browser
+		// page may only call its own origin and the IAM listener is
+		// another one. It is the IAM route: same handler, body and errors.
+		{method: http.MethodPost, pattern: tokensPath, handle: s.createToken, errors: serviceIAM,
+			doc: doc{summary: "KeystoneCreateUserTokenByPassword, also on this listener as the web console's sign-in",
+				request: passwordTokenRequest{}, status: http.StatusCreated}},
 	})
 }
 

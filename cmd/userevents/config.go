@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +32,17 @@ type Config struct {
 	// ShutdownTimeout is how long in-flight requests may take to finish.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 
+	// DeliveryLease is how long a leased batch of deliveries stays with
+	// this process's worker before another worker may take it over, and so
+	// how long a crashed replica's batch waits to be sent again.
+	DeliveryLease time.Duration `yaml:"delivery_lease"`
+
+	// LockoutThreshold is the number of consecutive failed authentications
+	// after which an access key or a user's password is locked for
+	// LockoutDuration; 0 disables the lockout.
+	LockoutThreshold int           `yaml:"lockout_threshold"`
+	LockoutDuration  time.Duration `yaml:"lockout_duration"`
+
 	// Remote LTS that delivery writes to; empty RemoteLTSEndpoint means
 	// the built-in LTS.
 	RemoteLTSEndpoint       string `yaml:"remote_lts_endpoint"`
@@ -51,15 +63,18 @@ type Config struct {
 // defaultConfig returns the configuration used when nothing is set.
 func defaultConfig() Config {
 	return Config{
-		DataDir:         "./userevents-data",
-		WorkspaceAddr:   "127.0.0.1:8080",
-		LTSAddr:         "127.0.0.1:8081",
-		IAMAddr:         "127.0.0.1:8082",
-		LogFormat:       "text",
-		LogLevel:        "info",
-		ShutdownTimeout: 30 * time.Second,
-		AccountName:     "userevents",
-		Region:          "cn-north-4",
+		DataDir:          "./userevents-data",
+		WorkspaceAddr:    "127.0.0.1:8080",
+		LTSAddr:          "127.0.0.1:8081",
+		IAMAddr:          "127.0.0.1:8082",
+		LogFormat:        "text",
+		LogLevel:         "info",
+		ShutdownTimeout:  30 * time.Second,
+		DeliveryLease:    15 * time.Second,
+		LockoutThreshold: 5,
+		LockoutDuration:  5 * time.Minute,
+		AccountName:      "userevents",
+		Region:           "cn-north-4",
 	}
 }
 
@@ -130,12 +145,34 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	env("USEREVENTS_ACCESS_KEY", &cfg.AccessKey)
 	env("USEREVENTS_SECRET_KEY", &cfg.SecretKey)
 	env("USEREVENTS_ROOT_PASSWORD", &cfg.RootPassword)
+	var envErrs []error
+	if v := getenv("USEREVENTS_LOCKOUT_THRESHOLD"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			envErrs = append(envErrs, fmt.Errorf("USEREVENTS_LOCKOUT_THRESHOLD %q is not an integer", v))
+		}
+		cfg.LockoutThreshold = n
+	}
+	if v := getenv("USEREVENTS_LOCKOUT_DURATION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			envErrs = append(envErrs, fmt.Errorf("USEREVENTS_LOCKOUT_DURATION %q is not a duration such as 5m", v))
+		}
+		cfg.LockoutDuration = d
+	}
+	if v := getenv("USEREVENTS_DELIVERY_LEASE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			envErrs = append(envErrs, fmt.Errorf("USEREVENTS_DELIVERY_LEASE %q is not a duration such as 15s", v))
+		}
+		cfg.DeliveryLease = d
+	}
 
 	fs := flag.NewFlagSet("userevents serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.String("config", path, "YAML or JSON configuration file whose keys are the flag names with _ for - (env USEREVENTS_CONFIG)")
 	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "directory of the embedded database and local state (env USEREVENTS_DATA)")
-	fs.StringVar(&cfg.Database, "database", cfg.Database, "database URL; empty means SQLite in the data directory (env USEREVENTS_DATABASE)")
+	fs.StringVar(&cfg.Database, "database", cfg.Database, "PostgreSQL URL such as postgres://user:password@host:5432/db; empty means SQLite in the data directory (env USEREVENTS_DATABASE)")
 	fs.StringVar(&cfg.WorkspaceAddr, "workspace-addr", cfg.WorkspaceAddr, "Workspace API listen address (env USEREVENTS_WORKSPACE_ADDR)")
 	fs.StringVar(&cfg.LTSAddr, "lts-addr", cfg.LTSAddr, "built-in LTS listen address (env USEREVENTS_LTS_ADDR)")
 	fs.StringVar(&cfg.IAMAddr, "iam-addr", cfg.IAMAddr, "IAM API listen address (env USEREVENTS_IAM_ADDR)")
@@ -146,6 +183,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&cfg.RemoteLTSProjectID, "remote-lts-project-id", cfg.RemoteLTSProjectID, "project id in the remote LTS; empty means the local project id (env USEREVENTS_REMOTE_LTS_PROJECT_ID)")
 	fs.StringVar(&cfg.RemoteLTSAccessKey, "remote-lts-access-key", cfg.RemoteLTSAccessKey, "AK for the remote LTS (env USEREVENTS_REMOTE_LTS_ACCESS_KEY)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "time in-flight requests get to finish on SIGTERM")
+	fs.DurationVar(&cfg.DeliveryLease, "delivery-lease", cfg.DeliveryLease, "how long a batch being delivered stays with this process before another replica may take it over (env USEREVENTS_DELIVERY_LEASE)")
+	fs.IntVar(&cfg.LockoutThreshold, "lockout-threshold", cfg.LockoutThreshold, "consecutive failed authentications that lock an access key or a password; 0 disables the lockout (env USEREVENTS_LOCKOUT_THRESHOLD)")
+	fs.DurationVar(&cfg.LockoutDuration, "lockout-duration", cfg.LockoutDuration, "how long a locked access key or password stays locked (env USEREVENTS_LOCKOUT_DURATION)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, errUsage
 	}
@@ -153,7 +193,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		fmt.Fprintf(stderr, "userevents serve: unexpected argument %q\n", fs.Arg(0))
 		return cfg, errUsage
 	}
-	return cfg, cfg.Validate()
+	return cfg, errors.Join(append(envErrs, cfg.Validate())...)
 }
 
 var projectIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
@@ -172,10 +212,11 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("--data is empty; give a directory for the database"))
 	}
 	if c.Database != "" && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://") {
-		errs = append(errs, fmt.Errorf("--database must be empty (SQLite) or a postgres:// URL"))
+		// The value may hold a password, so the message does not repeat it.
+		errs = append(errs, errors.New("--database must be empty (SQLite) or a postgres:// or postgresql:// URL"))
 	}
-	if c.Database != "" {
-		errs = append(errs, errors.New("--database: PostgreSQL is not supported by this build yet; leave it empty for SQLite"))
+	if c.DeliveryLease <= 0 {
+		errs = append(errs, fmt.Errorf("--delivery-lease %s must be positive", c.DeliveryLease))
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format %q is invalid; use text or json", c.LogFormat))
@@ -201,6 +242,12 @@ func (c Config) Validate() error {
 		if c.RemoteLTSAccessKey == "" || c.RemoteLTSSecretKey == "" {
 			errs = append(errs, errors.New("a remote LTS needs --remote-lts-access-key and USEREVENTS_REMOTE_LTS_SECRET_KEY"))
 		}
+	}
+	if c.LockoutThreshold < 0 {
+		errs = append(errs, fmt.Errorf("--lockout-threshold %d is negative; use 0 to disable the lockout", c.LockoutThreshold))
+	}
+	if c.LockoutThreshold > 0 && c.LockoutDuration <= 0 {
+		errs = append(errs, fmt.Errorf("--lockout-duration %s must be positive while the lockout is enabled", c.LockoutDuration))
 	}
 	if c.AccountName == "" || c.Region == "" {
 		errs = append(errs, errors.New("USEREVENTS_ACCOUNT_NAME and USEREVENTS_REGION must not be empty"))

@@ -17,9 +17,11 @@ import (
 	"github.com/userevents/userevents/auth"
 	"github.com/userevents/userevents/export"
 	uehttp "github.com/userevents/userevents/http"
+	"github.com/userevents/userevents/iampolicy"
 	"github.com/userevents/userevents/keyring"
 	"github.com/userevents/userevents/lts"
 	"github.com/userevents/userevents/metrics"
+	"github.com/userevents/userevents/postgres"
 	"github.com/userevents/userevents/sqlite"
 )
 
@@ -48,7 +50,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("load secret key: %w", err)
 	}
-	store, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "userevents.db"), keys, logger)
+	store, err := openStore(ctx, cfg, keys, logger)
 	if err != nil {
 		return err
 	}
@@ -57,16 +59,22 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 			logger.Error("close database failed", "error", err)
 		}
 	}()
+	if err := iampolicy.PutSystemPolicies(ctx, store); err != nil {
+		return err
+	}
 	if err := bootstrap(ctx, store, cfg, stdout, logger); err != nil {
 		return err
 	}
-	// This process holds the data directory's lock, so a leased batch
-	// belongs to a process that crashed: send it again now rather than
-	// after its lease expires.
-	if n, err := store.ReleaseLeases(ctx); err != nil {
-		return err
-	} else if n > 0 {
-		logger.Info("released deliveries leased before a crash", "deliveries", n)
+	// On SQLite this process holds the data directory's lock, so a leased
+	// batch belongs to a process that crashed: send it again now rather
+	// than after its lease expires. On PostgreSQL other replicas may hold
+	// valid leases, which only expiry may end.
+	if lite, ok := store.(*sqlite.DB); ok {
+		if n, err := lite.ReleaseLeases(ctx); err != nil {
+			return err
+		} else if n > 0 {
+			logger.Info("released deliveries leased before a crash", "deliveries", n)
+		}
 	}
 
 	// Bind every listener before serving any, so a taken port fails the
@@ -106,19 +114,24 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		Sink:    sink,
 		Logger:  logger.With("component", "delivery"),
 		Owner:   fmt.Sprintf("%s-%d", hostname(), os.Getpid()),
-		// A restarted process has another owner name, so a batch leased by
-		// a killed process is delivered only once its lease expires. The
-		// lease bounds that delay and outlasts the send timeout.
-		Lease:       15 * time.Second,
-		SendTimeout: 10 * time.Second,
+		// A batch leased by a killed replica is delivered only once its
+		// lease expires, so the lease bounds that delay. A send must end
+		// before its lease does, or another worker could send it again.
+		Lease:       cfg.DeliveryLease,
+		SendTimeout: min(10*time.Second, cfg.DeliveryLease*2/3),
 	}
 	srv := &uehttp.Server{
 		Store:      store,
 		Verifier:   &auth.Verifier{Keys: store},
-		Authorizer: uehttp.RootOnly{},
+		Authorizer: &iampolicy.Authorizer{Policies: store},
 		Logger:     logger,
 		Notify:     worker.Notify,
 		Metrics:    m,
+		// Tokens are sealed with the key that seals the stored secrets,
+		// so every replica sharing the key file accepts them.
+		TokenKeys:        keys,
+		LockoutThreshold: lockoutThreshold(cfg.LockoutThreshold),
+		LockoutDuration:  cfg.LockoutDuration,
 	}
 	if remote != nil {
 		srv.RemoteLTS = remote
@@ -182,4 +195,22 @@ func hostname() string {
 		return "userevents"
 	}
 	return h
+}
+
+// lockoutThreshold maps the configured threshold, where 0 disables the
+// lockout, to uehttp.Server's, where a negative value does.
+func lockoutThreshold(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
+}
+
+// openStore opens the PostgreSQL database that cfg.Database names, or else
+// the SQLite database in the data directory.
+func openStore(ctx context.Context, cfg Config, keys userevents.Sealer, logger *slog.Logger) (userevents.Store, error) {
+	if cfg.Database != "" {
+		return postgres.Open(ctx, cfg.Database, keys, logger)
+	}
+	return sqlite.Open(ctx, filepath.Join(cfg.DataDir, "userevents.db"), keys, logger)
 }

@@ -1,0 +1,22 @@
+package postgres_test
+
+import (
+	"testing"
+
+	"github.com/userevents/userevents"
+	"github.com/userevents/userevents/storetest"
+)
+
+func TestStore(t *testing.T) {
+	databaseURL(t)
+	storetest.Run(t, func(t *testing.T) userevents.Store {
+		return openDB(t, newSchema(t))
+	})
+}
+
+func TestIAMStore(t *testing.T) {
+	databaseURL(t)
+	storetest.RunIAM(t, func(t *testing.T) userevents.Store {
+		return openDB(t, newSchema(t))
+	})
+}

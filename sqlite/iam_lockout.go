@@ -14,7 +14,7 @@ import (
 func (db *DB) FindAuthFailures(ctx context.Context, subject string) (*userevents.AuthFailures, error) {
 	f := &userevents.AuthFailures{Subject: subject}
 	var lockedUntil int64
-	err := db.read.QueryRowContext(ctx, `SELECT failures, locked_until FROM auth_failures
+	err := db.queryRow(ctx, `SELECT failures, locked_until FROM auth_failures
 		WHERE subject = ?`, subject).Scan(&f.Count, &lockedUntil)
 	if errors.Is(err, sql.ErrNoRows) {
 		return f, nil

@@ -159,7 +159,7 @@ func (db *DB) PutSystemPolicy(ctx context.Context, name, description, document s
 
 // FindPolicyByID returns a custom policy of the account or a system policy.
 func (db *DB) FindPolicyByID(ctx context.Context, accountID, id string) (*userevents.Policy, error) {
-	row := db.read.QueryRowContext(ctx, policySelect+` WHERE p.id = ?
+	row := db.queryRow(ctx, policySelect+` WHERE p.id = ?
 		AND (p.account_id = ? OR p.type = 'system')`, accountID, accountID, id, accountID)
 	p, err := scanPolicy(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -335,7 +335,7 @@ func (db *DB) FindPolicyVersions(ctx context.Context, policyID string) ([]*usere
 func (db *DB) FindPolicyVersion(ctx context.Context, policyID, id string) (*userevents.PolicyVersion, error) {
 	v := &userevents.PolicyVersion{PolicyID: policyID, ID: id}
 	var createdAt int64
-	err := db.read.QueryRowContext(ctx, `SELECT v.document, v.created_at, p.default_version = v.version
+	err := db.queryRow(ctx, `SELECT v.document, v.created_at, p.default_version = v.version
 		FROM policy_versions v JOIN policies p ON p.id = v.policy_id
 		WHERE v.policy_id = ? AND v.version = ?`, policyID, versionNumber(id)).
 		Scan(&v.Document, &createdAt, &v.Default)

@@ -56,7 +56,7 @@ func (db *DB) FindAccountByID(ctx context.Context, id string) (*userevents.Accou
 func (db *DB) findAccount(ctx context.Context, column, value string) (*userevents.Account, error) {
 	var a userevents.Account
 	var createdAt int64
-	err := db.read.QueryRowContext(ctx, `SELECT id, name, created_at FROM accounts
+	err := db.queryRow(ctx, `SELECT id, name, created_at FROM accounts
 		WHERE `+column+` = ?`, value).Scan(&a.ID, &a.Name, &createdAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, userevents.Errorf(userevents.ENOTFOUND,
@@ -133,7 +133,7 @@ func (db *DB) FindProjects(ctx context.Context, filter userevents.ProjectFilter)
 // FindProjectByID returns the project, or ENOTFOUND when no project has
 // that ID.
 func (db *DB) FindProjectByID(ctx context.Context, id string) (*userevents.Project, error) {
-	row := db.read.QueryRowContext(ctx, `SELECT id, account_id, name, created_at
+	row := db.queryRow(ctx, `SELECT id, account_id, name, created_at
 		FROM projects WHERE id = ?`, id)
 	p, err := scanProject(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -185,7 +185,7 @@ func (db *DB) CreateUser(ctx context.Context, u *userevents.User) error {
 
 // FindUserByID returns the user, or ENOTFOUND when no user has that ID.
 func (db *DB) FindUserByID(ctx context.Context, id string) (*userevents.User, error) {
-	row := db.read.QueryRowContext(ctx, `SELECT id, account_id, name, root, password_hash,
+	row := db.queryRow(ctx, `SELECT id, account_id, name, root, password_hash,
 		enabled, created_at FROM users WHERE id = ?`, id)
 	u, err := scanUser(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -199,7 +199,7 @@ func (db *DB) FindUserByID(ctx context.Context, id string) (*userevents.User, er
 // FindUserByName returns the account's user of that name, or ENOTFOUND
 // when the account has none.
 func (db *DB) FindUserByName(ctx context.Context, accountID, name string) (*userevents.User, error) {
-	row := db.read.QueryRowContext(ctx, `SELECT id, account_id, name, root, password_hash,
+	row := db.queryRow(ctx, `SELECT id, account_id, name, root, password_hash,
 		enabled, created_at FROM users WHERE account_id = ? AND name = ?`, accountID, name)
 	u, err := scanUser(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -264,7 +264,7 @@ func (db *DB) FindAccessKey(ctx context.Context, id string) (*userevents.AccessK
 	k := userevents.AccessKey{ID: id}
 	var secret, token []byte
 	var expiresAt, createdAt int64
-	err := db.read.QueryRowContext(ctx, `SELECT user_id, account_id, secret, security_token,
+	err := db.queryRow(ctx, `SELECT user_id, account_id, secret, security_token,
 		enabled, expires_at, created_at FROM access_keys WHERE id = ?`, id).
 		Scan(&k.UserID, &k.AccountID, &secret, &token, &k.Enabled, &expiresAt, &createdAt)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -97,7 +97,7 @@ func (db *DB) FindLogGroups(ctx context.Context, projectID string) ([]*userevent
 // FindLogGroupByID returns the group, or ENOTFOUND when the project has no
 // group with that ID.
 func (db *DB) FindLogGroupByID(ctx context.Context, projectID, groupID string) (*userevents.LogGroup, error) {
-	row := db.read.QueryRowContext(ctx, `SELECT `+logGroupColumns+` FROM log_groups
+	row := db.queryRow(ctx, `SELECT `+logGroupColumns+` FROM log_groups
 		WHERE project_id = ? AND id = ?`, projectID, groupID)
 	g, err := scanLogGroup(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -238,7 +238,7 @@ func (db *DB) FindLogStreams(ctx context.Context, filter userevents.LogStreamFil
 // FindLogStreamByID returns the stream with GroupName set, or ENOTFOUND
 // unless the stream exists in that group of the project.
 func (db *DB) FindLogStreamByID(ctx context.Context, projectID, groupID, streamID string) (*userevents.LogStream, error) {
-	row := db.read.QueryRowContext(ctx, `SELECT `+logStreamColumns+`
+	row := db.queryRow(ctx, `SELECT `+logStreamColumns+`
 		FROM log_streams s JOIN log_groups g ON g.id = s.group_id
 		WHERE s.project_id = ? AND s.group_id = ? AND s.id = ?`, projectID, groupID, streamID)
 	s, err := scanLogStream(row)

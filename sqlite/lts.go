@@ -18,7 +18,7 @@ type querier interface {
 // FindLTSConfig returns the project's forwarding setting, or a disabled
 // LTSConfig with only ProjectID set when none was ever stored.
 func (db *DB) FindLTSConfig(ctx context.Context, projectID string) (*userevents.LTSConfig, error) {
-	cfg, err := findLTSConfig(ctx, db.read, projectID)
+	cfg, err := findLTSConfig(ctx, cachedReads{db}, projectID)
 	if err != nil {
 		return nil, fmt.Errorf("find lts config: %w", err)
 	}

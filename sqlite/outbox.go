@@ -275,7 +275,7 @@ func (db *DB) FindDeliveryStats(ctx context.Context, projectID string) (*usereve
 // outbox is empty.
 func (db *DB) NextDeliveryDue(ctx context.Context) (time.Time, bool, error) {
 	var due sql.NullInt64
-	err := db.read.QueryRowContext(ctx, `SELECT min(due_at) FROM deliveries`).Scan(&due)
+	err := db.queryRow(ctx, `SELECT min(due_at) FROM deliveries`).Scan(&due)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("find next delivery due: %w", err)
 	}

@@ -46,6 +46,7 @@ type DB struct {
 
 	write  *sql.DB // one connection; every transaction that writes
 	read   *sql.DB // WAL readers
+	stmts  stmtCache
 	sealer userevents.Sealer
 	logger *slog.Logger
 }
@@ -160,6 +161,7 @@ func (db *DB) Ping(ctx context.Context) error {
 // Close closes the database. Calls after Close fail.
 func (db *DB) Close() error {
 	var errs []error
+	db.closeStmts()
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
 	}

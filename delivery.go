@@ -86,6 +86,10 @@ type OutboxStore interface {
 	// means all of the project's dead letters. It returns how many moved.
 	RequeueDeadLetters(ctx context.Context, projectID string, ids []int64, groupID, streamID string) (int, error)
 
+	// DeliveryBacklog returns the number of queued deliveries of every
+	// project and when the oldest was queued (zero when none is).
+	DeliveryBacklog(ctx context.Context) (int, time.Time, error)
+
 	// NextDeliveryDue returns when the earliest queued delivery becomes
 	// due, and false when the outbox is empty.
 	NextDeliveryDue(ctx context.Context) (time.Time, bool, error)

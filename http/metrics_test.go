@@ -37,6 +37,8 @@ func TestMetricsEndpoint(t *testing.T) {
 		`userevents_delivery_lines_total 2`,
 		`userevents_auth_failures_total{reason="unauthenticated"} 1`,
 		`userevents_http_request_duration_seconds_bucket{listener="lts"`,
+		`userevents_delivery_queue_depth 0`,
+		`userevents_delivery_oldest_pending_age_seconds 0`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("metrics lack %s", want)

@@ -147,3 +147,34 @@ func (m *Metrics) DeadLettered(n int) {
 		m.deadLetters.Add(float64(n))
 	}
 }
+
+// RegisterBacklog adds gauges of the delivery queue, read from backlog at
+// each scrape: its depth and the age of its oldest event. A failed read
+// reports the gauges as zero, and the scrape still succeeds.
+func (m *Metrics) RegisterBacklog(backlog func() (int, time.Time, error)) {
+	if m == nil {
+		return
+	}
+	m.Registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "userevents_delivery_queue_depth",
+			Help: "Events queued for delivery and not yet confirmed by the log stream.",
+		}, func() float64 {
+			n, _, err := backlog()
+			if err != nil {
+				return 0
+			}
+			return float64(n)
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "userevents_delivery_oldest_pending_age_seconds",
+			Help: "Age of the oldest event queued for delivery; zero when the queue is empty.",
+		}, func() float64 {
+			_, oldest, err := backlog()
+			if err != nil || oldest.IsZero() {
+				return 0
+			}
+			return time.Since(oldest).Seconds()
+		}),
+	)
+}

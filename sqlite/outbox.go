@@ -414,3 +414,15 @@ func (db *DB) ReleaseLeases(ctx context.Context) (int, error) {
 	}
 	return int(n), nil
 }
+
+// DeliveryBacklog returns the number of queued deliveries and the queue
+// time of the oldest.
+func (db *DB) DeliveryBacklog(ctx context.Context) (int, time.Time, error) {
+	var n int
+	var oldest sql.NullInt64
+	err := db.queryRow(ctx, `SELECT count(*), min(queued_at) FROM deliveries`).Scan(&n, &oldest)
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("count delivery backlog: %w", err)
+	}
+	return n, fromMicros(oldest.Int64), nil
+}

@@ -106,6 +106,9 @@ func Start(t testing.TB, opts Options) *Env {
 	}
 
 	env := &Env{Store: store, Metrics: metrics.New()}
+	env.Metrics.RegisterBacklog(func() (int, time.Time, error) {
+		return store.DeliveryBacklog(context.Background())
+	})
 	env.Worker = &export.Worker{
 		Metrics:    env.Metrics,
 		Outbox:     store,

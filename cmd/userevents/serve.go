@@ -107,6 +107,11 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		logger.Info("delivering to a remote LTS", "endpoint", cfg.RemoteLTSEndpoint)
 	}
 	m := metrics.New()
+	m.RegisterBacklog(func() (int, time.Time, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return store.DeliveryBacklog(ctx)
+	})
 	worker := &export.Worker{
 		Metrics: m,
 		Outbox:  store,

@@ -13,9 +13,15 @@ func (s *Server) IAM() http.Handler {
 		// Any authenticated caller may see its own account's projects and
 		// domain: the SDK looks the project id up this way before the first
 		// call of a client built WithRegion, whatever the caller's policies.
-		{method: http.MethodGet, pattern: "/v3/projects", handle: s.listProjects},
-		{method: http.MethodGet, pattern: "/v3/auth/projects", handle: s.listProjects},
-		{method: http.MethodGet, pattern: "/v3/auth/domains", handle: s.listDomains},
+		{method: http.MethodGet, pattern: "/v3/projects", handle: s.listProjects,
+			doc: doc{summary: "KeystoneListProjects: the projects of the caller's account, the SDK's project-id lookup",
+				query: projectParams, response: listProjectsResponse{}}},
+		{method: http.MethodGet, pattern: "/v3/auth/projects", handle: s.listProjects,
+			doc: doc{summary: "KeystoneListAuthProjects: the projects of the caller's account",
+				query: projectParams, response: listProjectsResponse{}}},
+		{method: http.MethodGet, pattern: "/v3/auth/domains", handle: s.listDomains,
+			doc: doc{summary: "KeystoneListAuthDomains: the caller's account, the SDK's domain-id lookup for global credentials",
+				response: listDomainsResponse{}}},
 
 		// Tokens and temporary keys are the caller's own credentials, so
 		// they need no permission. The password in the body is the
@@ -32,6 +38,25 @@ func (s *Server) IAM() http.Handler {
 				request: securityTokenRequest{}, status: http.StatusCreated}},
 	}
 	return s.newRouter(serviceIAM, append(routes, s.iamV5Routes()...))
+}
+
+// projectParams documents the filters of the project lists. Other Keystone
+// filters, such as domain_id and enabled, are ignored.
+var projectParams = []param{
+	{"name", "string", false, "only the project of this name, which is the region"},
+	{"id", "string", false, "only the project of this id"},
+}
+
+// keystoneLinks is the links object of a Keystone list response.
+type keystoneLinks struct {
+	Self     string  `json:"self"`
+	Next     *string `json:"next"`
+	Previous *string `json:"previous"`
+}
+
+type listProjectsResponse struct {
+	Projects []projectResponse `json:"projects"`
+	Links    keystoneLinks     `json:"links"`
 }
 
 type projectResponse struct {
@@ -66,24 +91,33 @@ func (s *Server) listProjects(c *call) error {
 			Links:    map[string]string{"self": "/v3/projects/" + p.ID},
 		}
 	}
-	writeJSON(c.w, http.StatusOK, map[string]any{
-		"projects": resp,
-		"links":    map[string]any{"self": "/v3/projects", "next": nil, "previous": nil},
-	})
+	writeJSON(c.w, http.StatusOK, listProjectsResponse{Projects: resp, Links: keystoneLinks{Self: "/v3/projects"}})
 	return nil
+}
+
+type domainResponse struct {
+	ID          string            `json:"id"`
+	Name        string            `json:"name"`
+	Enabled     bool              `json:"enabled"`
+	Description string            `json:"description"`
+	Links       map[string]string `json:"links"`
+}
+
+type listDomainsResponse struct {
+	Domains []domainResponse  `json:"domains"`
+	Links   map[string]string `json:"links"`
 }
 
 // listDomains serves KeystoneListAuthDomains: the caller's own account.
 func (s *Server) listDomains(c *call) error {
-	writeJSON(c.w, http.StatusOK, map[string]any{
-		"domains": []map[string]any{{
-			"id":          c.principal.AccountID,
-			"name":        c.principal.AccountName,
-			"enabled":     true,
-			"description": "",
-			"links":       map[string]string{"self": "/v3/domains/" + c.principal.AccountID},
+	writeJSON(c.w, http.StatusOK, listDomainsResponse{
+		Domains: []domainResponse{{
+			ID:      c.principal.AccountID,
+			Name:    c.principal.AccountName,
+			Enabled: true,
+			Links:   map[string]string{"self": "/v3/domains/" + c.principal.AccountID},
 		}},
-		"links": map[string]any{"self": "/v3/auth/domains"},
+		Links: map[string]string{"self": "/v3/auth/domains"},
 	})
 	return nil
 }

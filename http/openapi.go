@@ -124,6 +124,9 @@ func (s *Server) openAPIDocument() map[string]any {
 			"securitySchemes": map[string]any{
 				"akSk": map[string]any{"type": "apiKey", "in": "header", "name": "Authorization",
 					"description": "SDK-HMAC-SHA256 Access=AK, SignedHeaders=…, Signature=…, with X-Sdk-Date"},
+				"authToken": map[string]any{"type": "apiKey", "in": "header", "name": "X-Auth-Token",
+					"description": "IAM token: the X-Subject-Token header of POST /v3/auth/tokens. " +
+						"A project-scoped token is accepted only on its project's paths."},
 			},
 			"schemas": map[string]any{"Error": map[string]any{
 				"type": "object",
@@ -133,7 +136,9 @@ func (s *Server) openAPIDocument() map[string]any {
 				},
 			}},
 		},
-		"security": []any{map[string]any{"akSk": []string{}}},
+		// Either scheme authenticates a request: entries of this list are
+		// alternatives.
+		"security": []any{map[string]any{"akSk": []string{}}, map[string]any{"authToken": []string{}}},
 	}
 }
 
@@ -184,6 +189,10 @@ func operation(listener string, rt route) map[string]any {
 	if rt.action != "" {
 		op["description"] = "Identity-policy action: " + rt.action
 	}
+	if passwordAuthenticated(rt) {
+		op["security"] = []any{}
+		op["description"] = "No AK/SK signature or token: the password in the body is the credential."
+	}
 	var params []any
 	for _, m := range pathParam.FindAllStringSubmatch(rt.pattern, -1) {
 		params = append(params, map[string]any{
@@ -222,6 +231,13 @@ func operation(listener string, rt route) map[string]any {
 		"default":            errorResponse,
 	}
 	return op
+}
+
+// passwordAuthenticated reports whether the route takes its credential from
+// the password in the body, so that it needs no security scheme. It checks
+// the same method and pattern as authenticate.
+func passwordAuthenticated(rt route) bool {
+	return rt.method == http.MethodPost && rt.pattern == tokensPath
 }
 
 var rawJSONType = reflect.TypeOf(jsontext.Value(nil))

@@ -18,6 +18,7 @@ Usage:
   userevents serve [flags]          start the server (see userevents serve -h)
   userevents events list|post|import  list or record events (signed like the SDK)
   userevents lts get|set            show or change the LTS delivery setting
+  userevents iam users|keys|groups|policies …  manage IAM users, access keys, groups, policies
   userevents config check [flags]   report every problem of the serve configuration
   userevents backup [--data DIR] OUT   copy the embedded database while the server runs
   userevents restore [--data DIR] FROM replace the database with a backup; server stopped
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runEvents(args[1:], os.Getenv, stdout, stderr)
 	case "lts":
 		return runLTS(args[1:], os.Getenv, stdout, stderr)
+	case "iam":
+		return runIAM(args[1:], os.Getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "userevents", version)
 		return nil

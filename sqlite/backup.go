@@ -36,5 +36,10 @@ func Backup(ctx context.Context, dbPath, outPath string) error {
 	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, outPath); err != nil {
 		return fmt.Errorf("backup: copy database: %w", err)
 	}
+	// SQLite creates the file with the process umask; the copy holds the
+	// same sealed secrets as the original, so only the owner may read it.
+	if err := os.Chmod(outPath, 0o600); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
 	return nil
 }

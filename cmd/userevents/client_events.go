@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/schollz/progressbar/v3"
 
 	wsmodel "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/workspace/v2/model"
@@ -43,6 +44,9 @@ func runEvents(args []string, getenv func(string) string, stdout, stderr io.Writ
 		return c.postEvent(fs, args[1:], profilePath, getenv)
 	case "import":
 		return c.importEvents(fs, args[1:], profilePath, getenv)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, eventsUsage)
+		return nil
 	default:
 		fmt.Fprintf(stderr, "userevents events: unknown command %q\n\n%s", args[0], eventsUsage)
 		return errUsage
@@ -199,7 +203,7 @@ func (c *client) importEvents(fs *flag.FlagSet, args []string, profilePath *stri
 		progressbar.OptionSetWriter(c.stderr),
 		progressbar.OptionShowBytes(true),
 		progressbar.OptionSetDescription("importing"),
-		progressbar.OptionSetVisibility(!*quiet),
+		progressbar.OptionSetVisibility(!*quiet && isTerminal(c.stderr)),
 		progressbar.OptionClearOnFinish())
 
 	scanner := bufio.NewScanner(io.TeeReader(in, bar))
@@ -278,4 +282,11 @@ func openInput(name string) (io.ReadCloser, int64, error) {
 		return nil, 0, err
 	}
 	return f, st.Size(), nil
+}
+
+// isTerminal reports whether w is a terminal, where a progress bar may
+// redraw itself; in a file or a pipe it would leave a line per update.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isatty.IsTerminal(f.Fd())
 }

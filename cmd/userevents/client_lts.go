@@ -17,6 +17,10 @@ const ltsUsage = `Usage:
 
 // runLTS runs an lts subcommand.
 func runLTS(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+		fmt.Fprint(stdout, ltsUsage)
+		return nil
+	}
 	if len(args) == 0 || (args[0] != "get" && args[0] != "set") {
 		fmt.Fprint(stderr, ltsUsage)
 		return errUsage

@@ -1,4 +1,4 @@
-// Package lts is a client for a remote Huawei Cloud LTS endpoint: it checks
+// Package lts is a client for a remote Huawei Cloud LTS endpoint. It checks
 // log groups and streams through the management API and writes log lines
 // through the ingestion API, signing every request with an AK/SK as the
 // official SDK does.
@@ -253,9 +253,9 @@ func (c *Client) post(ctx context.Context, t export.Target, lines []export.Line,
 		return -1, nil
 	case resp.StatusCode == http.StatusOK:
 		// A 200 whose body carries an error code did not store the lines.
-		return -1, fmt.Errorf("LTS answered 200 with error %s: %s", out.ErrorCode, out.ErrorMessage)
+		return -1, fmt.Errorf("LTS returned 200 with error %s: %s", out.ErrorCode, out.ErrorMessage)
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		err := fmt.Errorf("LTS answered %d %s: %s", resp.StatusCode, out.ErrorCode, snippet(out.ErrorMessage, raw))
+		err := fmt.Errorf("LTS returned %d %s: %s", resp.StatusCode, out.ErrorCode, snippet(out.ErrorMessage, raw))
 		if d := retryAfter(resp.Header.Get("Retry-After"), c.now()); d > 0 {
 			return -1, &retryAfterError{err: err, delay: d}
 		}
@@ -267,14 +267,14 @@ func (c *Client) post(ctx context.Context, t export.Target, lines []export.Line,
 				return n, fmt.Errorf("LTS rejected the line: %s", msg)
 			}
 		}
-		return -1, fmt.Errorf("LTS answered %d %s: %s", resp.StatusCode, out.ErrorCode, msg)
+		return -1, fmt.Errorf("LTS returned %d %s: %s", resp.StatusCode, out.ErrorCode, msg)
 	case resp.StatusCode == http.StatusNotFound:
 		return -1, &export.TargetMissingError{Target: t,
-			Err: fmt.Errorf("LTS answered 404 %s: %s", out.ErrorCode, snippet(out.ErrorMessage, raw))}
+			Err: fmt.Errorf("LTS returned 404 %s: %s", out.ErrorCode, snippet(out.ErrorMessage, raw))}
 	default:
 		// 401 and 403 mean a wrong key or permission: an operator must
 		// act, and the lines wait for that.
-		return -1, fmt.Errorf("LTS answered %d %s: %s", resp.StatusCode, out.ErrorCode, snippet(out.ErrorMessage, raw))
+		return -1, fmt.Errorf("LTS returned %d %s: %s", resp.StatusCode, out.ErrorCode, snippet(out.ErrorMessage, raw))
 	}
 }
 

@@ -4,7 +4,7 @@ package export
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -28,8 +28,18 @@ type Worker struct {
 
 	// Owner names this worker in leases; replicas need distinct owners.
 	Owner string
-	// BatchSize is the most lines per send; zero means 1000.
+	// BatchSize is the maximum number of lines per send; zero means 1000.
 	BatchSize int
+	// Concurrency is the number of batches sent at the same time; zero
+	// means 1. Each batch is leased on its own, so no two senders hold
+	// the same delivery, but a stream may then receive its lines out of
+	// queue order.
+	Concurrency int
+	// MaxAttempts is the number of failed sends after which a delivery
+	// moves to the dead letters instead of being retried; zero means no
+	// limit. Lines that the stream rejects for good are dead-lettered at
+	// once whatever the limit.
+	MaxAttempts int
 	// Lease is how long a leased batch stays with this worker before
 	// another may take it over; zero means one minute.
 	Lease time.Duration
@@ -66,169 +76,29 @@ func (w *Worker) wakeChan() chan struct{} {
 	return w.wake
 }
 
-// Run delivers until ctx is done. A batch in flight when ctx ends is
-// finished and confirmed, or released for a retry, before Run returns, so
-// a graceful stop never leaves a batch that will be sent twice.
+// Run delivers until ctx is done, with Concurrency senders. A batch in
+// flight when ctx ends is finished and confirmed, or released for a retry,
+// before Run returns, so a graceful stop never leaves a batch that will be
+// sent twice.
 func (w *Worker) Run(ctx context.Context) error {
 	w.wakeChan()
-	w.Logger.Info("delivery worker started", "owner", w.Owner)
+	n := max(w.Concurrency, 1)
+	w.Logger.Info("delivery worker started", "owner", w.Owner, "concurrency", n)
 	defer w.Logger.Info("delivery worker stopped", "owner", w.Owner)
 
-	failures := 0
-	for {
-		if ctx.Err() != nil {
-			return nil
+	var wg sync.WaitGroup
+	for i := range n {
+		// Each sender leases under its own owner, so that one sender
+		// settling its batch never touches rows another has leased.
+		owner := w.Owner
+		if n > 1 {
+			owner = fmt.Sprintf("%s/%d", w.Owner, i+1)
 		}
-		n, err := w.deliverBatch(ctx)
-		if err != nil && ctx.Err() != nil {
-			return nil // stopped while leasing: not a failure
-		}
-		if err != nil {
-			failures++
-			if failures == 1 || failures%100 == 0 {
-				w.Logger.Error("outbox access failed", "error", err, "failures", failures)
-			}
-			w.sleep(ctx, w.backoff(failures))
-			continue
-		}
-		if failures > 0 {
-			w.Logger.Info("outbox access recovered", "failures", failures)
-			failures = 0
-		}
-		if n > 0 {
-			continue
-		}
-		w.sleep(ctx, w.idleWait(ctx))
+		s := &sender{Worker: w, owner: owner, wakeOthers: n > 1}
+		wg.Go(func() { s.run(ctx) })
 	}
-}
-
-// deliverBatch sends one batch and returns its size; zero means nothing
-// was due.
-func (w *Worker) deliverBatch(ctx context.Context) (int, error) {
-	batch, err := w.Outbox.LeaseDeliveries(ctx, w.Owner, w.batchSize(), w.lease())
-	if err != nil || len(batch) == 0 {
-		return 0, err
-	}
-
-	// The send and its confirmation run to completion even when ctx ends,
-	// bounded by the send timeout.
-	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.sendTimeout())
-	defer cancel()
-
-	first := batch[0]
-	target := Target{ProjectID: first.ProjectID, LogGroupID: first.LogGroupID, LogStreamID: first.LogStreamID}
-	lines := make([]Line, len(batch))
-	ids := make([]int64, len(batch))
-	for i, d := range batch {
-		lines[i] = NewLine(d)
-		ids[i] = d.ID
-	}
-	log := w.Logger.With("project_id", target.ProjectID, "log_group_id", target.LogGroupID,
-		"log_stream_id", target.LogStreamID, "lines", len(batch))
-
-	sendErr := w.Sink.Send(sendCtx, target, lines)
-	if sendErr == nil {
-		if err := w.Outbox.CompleteDeliveries(sendCtx, w.Owner, ids); err != nil {
-			return 0, err
-		}
-		w.recordDelivered(batch)
-		if first.Attempts > 0 {
-			log.Info("delivery recovered", "attempts", first.Attempts+1)
-		}
-		return len(batch), nil
-	}
-	if err := w.settle(sendCtx, log, batch, sendErr); err != nil {
-		return 0, err
-	}
-	return len(batch), nil
-}
-
-// settle records the outcome of a send that failed in whole or in part:
-// confirmed lines are completed, rejected ones dead-lettered with their
-// reason, and the rest scheduled for a retry.
-func (w *Worker) settle(ctx context.Context, log *slog.Logger, batch []*userevents.Delivery, sendErr error) error {
-	var missing *TargetMissingError
-	if errors.As(sendErr, &missing) {
-		moved, err := w.retarget(ctx, log, missing.Target)
-		if err != nil || moved {
-			return err
-		}
-	}
-	var se *SendError
-	if !errors.As(sendErr, &se) {
-		se = &SendError{Err: sendErr}
-	}
-	settled := make(map[int]bool, len(batch))
-
-	var delivered []int64
-	var confirmed []*userevents.Delivery
-	for _, i := range se.Delivered {
-		settled[i] = true
-		delivered = append(delivered, batch[i].ID)
-		confirmed = append(confirmed, batch[i])
-	}
-	if len(delivered) > 0 {
-		if err := w.Outbox.CompleteDeliveries(ctx, w.Owner, delivered); err != nil {
-			return err
-		}
-		w.recordDelivered(confirmed)
-	}
-
-	byReason := map[string][]int64{}
-	for i, reason := range se.Rejected {
-		settled[i] = true
-		byReason[reason] = append(byReason[reason], batch[i].ID)
-	}
-	for reason, ids := range byReason {
-		log.Error("delivery dead-lettered", "reason", reason, "dead_lines", len(ids), "event_id", batch[0].Event.EventID)
-		if err := w.Outbox.DeadLetterDeliveries(ctx, w.Owner, ids, reason); err != nil {
-			return err
-		}
-		w.Metrics.DeadLettered(len(ids))
-	}
-
-	var retry []int64
-	for i, d := range batch {
-		if !settled[i] {
-			retry = append(retry, d.ID)
-		}
-	}
-	if len(retry) == 0 {
-		return nil
-	}
-	attempt := batch[0].Attempts + 1
-	delay := max(w.backoff(attempt), se.RetryAfter)
-	reason := "send failed"
-	if se.Err != nil {
-		reason = se.Err.Error()
-	}
-	log.Warn("delivery failed, will retry", "error", reason, "attempt", attempt,
-		"retry_lines", len(retry), "retry_in", delay)
-	w.Metrics.DeliveryRetried(len(retry))
-	return w.Outbox.RetryDeliveries(ctx, w.Owner, retry, w.now().Add(delay), reason)
-}
-
-// retarget moves the queued events of a stream that is gone to the stream
-// the project's configuration names, when it names another enabled one.
-// It reports whether it moved them.
-func (w *Worker) retarget(ctx context.Context, log *slog.Logger, t Target) (bool, error) {
-	if w.Configs == nil {
-		return false, nil
-	}
-	cfg, err := w.Configs.FindLTSConfig(ctx, t.ProjectID)
-	if err != nil {
-		return false, err
-	}
-	if !cfg.Enabled || (cfg.LogGroupID == t.LogGroupID && cfg.LogStreamID == t.LogStreamID) {
-		return false, nil
-	}
-	n, err := w.Outbox.RetargetDeliveries(ctx, t.ProjectID, t.LogGroupID, t.LogStreamID, cfg.LogGroupID, cfg.LogStreamID)
-	if err != nil {
-		return false, err
-	}
-	log.Warn("log stream gone, queued events moved to the configured stream",
-		"moved", n, "to_log_group_id", cfg.LogGroupID, "to_log_stream_id", cfg.LogStreamID)
-	return true, nil
+	wg.Wait()
+	return nil
 }
 
 // recordDelivered records confirmed deliveries and their lag from intake.

@@ -213,3 +213,133 @@ func TestWorkerStopDuringFailureKeepsEvents(t *testing.T) {
 		t.Errorf("stream holds %d lines, want 10", got)
 	}
 }
+
+// parallelSink wraps a sink, holds each send for a moment and records the
+// largest number of sends in flight at once.
+type parallelSink struct {
+	next        export.Sink
+	inFlight    atomic.Int32
+	maxInFlight atomic.Int32
+}
+
+func (s *parallelSink) Send(ctx context.Context, t export.Target, lines []export.Line) error {
+	n := s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
+	for {
+		old := s.maxInFlight.Load()
+		if n <= old || s.maxInFlight.CompareAndSwap(old, n) {
+			break
+		}
+	}
+	time.Sleep(5 * time.Millisecond)
+	return s.next.Send(ctx, t, lines)
+}
+
+func TestWorkerConcurrentSendersDeliverOnce(t *testing.T) {
+	env, cfg := setup(t, 100)
+	sink := &parallelSink{next: &export.BuiltinSink{Logs: env.Store}}
+	w := newWorker(env, sink)
+	w.Concurrency = 4
+	stop := run(w)
+	defer stop()
+
+	st := waitStats(t, env, func(s *userevents.DeliveryStats) bool { return s.Delivered == 100 })
+	if st.Pending != 0 {
+		t.Errorf("pending = %d, want 0", st.Pending)
+	}
+	if got := countLines(t, env, cfg); got != 100 {
+		t.Errorf("stream holds %d lines, want each of the 100 events once", got)
+	}
+	if got := sink.maxInFlight.Load(); got < 2 {
+		t.Errorf("at most %d sends were in flight at once, want 2 to 4", got)
+	}
+	if got := sink.maxInFlight.Load(); got > 4 {
+		t.Errorf("%d sends were in flight at once, more than the concurrency of 4", got)
+	}
+}
+
+func TestWorkerConcurrentStopFinishesBatches(t *testing.T) {
+	env, cfg := setup(t, 20)
+	sink := &faultySink{
+		next:    &export.BuiltinSink{Logs: env.Store},
+		block:   make(chan struct{}),
+		entered: make(chan struct{}, 20),
+	}
+	w := newWorker(env, sink)
+	w.Concurrency = 3
+	stop := run(w)
+
+	for range 3 {
+		<-sink.entered // three batches of 4 are in flight
+	}
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	time.Sleep(20 * time.Millisecond)
+	close(sink.block)
+	<-stopped
+
+	st, err := env.Store.FindDeliveryStats(context.Background(), uetest.ProjectID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Delivered != 12 {
+		t.Errorf("after stop: delivered %d, want the 12 in flight", st.Delivered)
+	}
+	if st.Pending != 8 {
+		t.Errorf("after stop: pending %d, want the 8 never leased", st.Pending)
+	}
+	if got := countLines(t, env, cfg); got != 12 {
+		t.Errorf("stream holds %d lines, want 12", got)
+	}
+
+	// Nothing stays leased: a new worker delivers the rest at once.
+	stop = run(newWorker(env, &export.BuiltinSink{Logs: env.Store}))
+	defer stop()
+	waitStats(t, env, func(s *userevents.DeliveryStats) bool { return s.Delivered == 20 })
+}
+
+func TestWorkerMaxAttemptsDeadLetters(t *testing.T) {
+	env, cfg := setup(t, 6)
+	sink := &faultySink{next: &export.BuiltinSink{Logs: env.Store}}
+	sink.fail.Store(1 << 30)
+	w := newWorker(env, sink)
+	w.MaxAttempts = 3
+	stop := run(w)
+	defer stop()
+
+	st := waitStats(t, env, func(s *userevents.DeliveryStats) bool { return s.DeadLetters == 6 })
+	if st.Pending != 0 {
+		t.Errorf("pending = %d, want 0", st.Pending)
+	}
+	if st.Failed != 18 {
+		t.Errorf("failed attempts = %d, want 3 for each of the 6 events", st.Failed)
+	}
+	dead, total, err := env.Store.FindDeadLetters(context.Background(), uetest.ProjectID, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != 6 {
+		t.Fatalf("dead letters = %d, want 6", total)
+	}
+	for _, d := range dead {
+		if d.Reason != "gave up after 3 attempts: stream unavailable" {
+			t.Errorf("dead letter %s reason = %q", d.Event.EventID, d.Reason)
+		}
+		if d.Attempts != 3 {
+			t.Errorf("dead letter %s attempts = %d, want 3", d.Event.EventID, d.Attempts)
+		}
+	}
+
+	// Requeued, they get three attempts again, and the recovered sink
+	// takes them all.
+	sink.fail.Store(0)
+	n, err := env.Store.RequeueDeadLetters(context.Background(), uetest.ProjectID, nil, "", "")
+	if err != nil || n != 6 {
+		t.Fatalf("requeue = %d, %v; want 6", n, err)
+	}
+	w.Notify()
+	waitStats(t, env, func(s *userevents.DeliveryStats) bool { return s.Delivered == 6 && s.DeadLetters == 0 })
+	if got := countLines(t, env, cfg); got != 6 {
+		t.Errorf("stream holds %d lines, want 6", got)
+	}
+}

@@ -33,11 +33,13 @@ const (
 )
 
 // faultProxy forwards to a remote LTS and applies a script of faults to
-// ingestion requests, one per request, then passes everything.
+// ingestion requests, one per request, then passes everything. While down
+// is set, it responds to every ingestion request with 503 instead.
 type faultProxy struct {
 	mu     sync.Mutex
 	script []fault
 	seen   atomic.Int32
+	down   atomic.Bool
 	proxy  *httputil.ReverseProxy
 }
 
@@ -58,6 +60,10 @@ func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.seen.Add(1)
+	if p.down.Load() {
+		http.Error(w, `{"errorCode":"SVCSTG.ALS.503.503","errorMessage":"service unavailable"}`, 503)
+		return
+	}
 	switch p.next() {
 	case fault500:
 		http.Error(w, `{"errorCode":"SVCSTG.ALS.500.500","errorMessage":"internal"}`, 500)
@@ -150,6 +156,13 @@ func (p *pair) post(t *testing.T, prefix string, n int, at time.Time) []string {
 
 func (p *pair) run(t *testing.T) {
 	t.Helper()
+	p.start(t, func(*export.Worker) {})
+}
+
+// start runs a delivery worker, first changed by set, until stop is
+// called or the test ends. stop waits for the worker to return.
+func (p *pair) start(t *testing.T, set func(*export.Worker)) (stop func()) {
+	t.Helper()
 	w := &export.Worker{
 		Outbox:     p.local.Store,
 		Sink:       p.client,
@@ -160,10 +173,14 @@ func (p *pair) run(t *testing.T) {
 		MinBackoff: 5 * time.Millisecond,
 		MaxBackoff: 50 * time.Millisecond,
 	}
+	set(w)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = w.Run(ctx) })
-	t.Cleanup(func() { cancel(); wg.Wait() })
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); wg.Wait() }) }
+	t.Cleanup(stop)
+	return stop
 }
 
 // remoteEventIDs returns the eventIds found in the remote stream.

@@ -36,6 +36,18 @@ type Config struct {
 	// this process's worker before another worker may take it over, and so
 	// how long a crashed replica's batch waits to be sent again.
 	DeliveryLease time.Duration `yaml:"delivery_lease"`
+	// DeliveryConcurrency is the number of batches the delivery worker
+	// sends at the same time, at least 1.
+	DeliveryConcurrency int `yaml:"delivery_concurrency"`
+	// DeliveryBatchSize is the maximum number of events in one batch.
+	DeliveryBatchSize int `yaml:"delivery_batch_size"`
+	// DeliveryMaxRequestBytes is the maximum body size, in bytes, of one
+	// request to a remote LTS. Larger batches are split into several
+	// requests.
+	DeliveryMaxRequestBytes int `yaml:"delivery_max_request_bytes"`
+	// DeliveryMaxAttempts is the number of failed sends after which an
+	// event moves to the dead letters. Zero retries without limit.
+	DeliveryMaxAttempts int `yaml:"delivery_max_attempts"`
 
 	// LockoutThreshold is the number of consecutive failed authentications
 	// after which an access key or a user's password is locked for
@@ -75,6 +87,12 @@ func defaultConfig() Config {
 		LockoutDuration:  5 * time.Minute,
 		AccountName:      "userevents",
 		Region:           "cn-north-4",
+
+		// Two senders overlap one batch's network round trip with the
+		// next batch's lease and rendering.
+		DeliveryConcurrency:     2,
+		DeliveryBatchSize:       1000,
+		DeliveryMaxRequestBytes: 4 << 20,
 	}
 }
 
@@ -167,6 +185,24 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		}
 		cfg.DeliveryLease = d
 	}
+	for _, v := range []struct {
+		name string
+		dst  *int
+	}{
+		{"USEREVENTS_DELIVERY_CONCURRENCY", &cfg.DeliveryConcurrency},
+		{"USEREVENTS_DELIVERY_BATCH_SIZE", &cfg.DeliveryBatchSize},
+		{"USEREVENTS_DELIVERY_MAX_REQUEST_BYTES", &cfg.DeliveryMaxRequestBytes},
+		{"USEREVENTS_DELIVERY_MAX_ATTEMPTS", &cfg.DeliveryMaxAttempts},
+	} {
+		if s := getenv(v.name); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				envErrs = append(envErrs, fmt.Errorf("%s %q is not an integer", v.name, s))
+				continue
+			}
+			*v.dst = n
+		}
+	}
 
 	fs := flag.NewFlagSet("userevents serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -184,6 +220,10 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&cfg.RemoteLTSAccessKey, "remote-lts-access-key", cfg.RemoteLTSAccessKey, "AK for the remote LTS (env USEREVENTS_REMOTE_LTS_ACCESS_KEY)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "time in-flight requests get to finish on SIGTERM")
 	fs.DurationVar(&cfg.DeliveryLease, "delivery-lease", cfg.DeliveryLease, "how long a batch being delivered stays with this process before another replica may take it over (env USEREVENTS_DELIVERY_LEASE)")
+	fs.IntVar(&cfg.DeliveryConcurrency, "delivery-concurrency", cfg.DeliveryConcurrency, "number of batches delivered at the same time (env USEREVENTS_DELIVERY_CONCURRENCY)")
+	fs.IntVar(&cfg.DeliveryBatchSize, "delivery-batch-size", cfg.DeliveryBatchSize, "maximum number of events in one delivered batch (env USEREVENTS_DELIVERY_BATCH_SIZE)")
+	fs.IntVar(&cfg.DeliveryMaxRequestBytes, "delivery-max-request-bytes", cfg.DeliveryMaxRequestBytes, "maximum body size in bytes of one request to a remote LTS; larger batches are split (env USEREVENTS_DELIVERY_MAX_REQUEST_BYTES)")
+	fs.IntVar(&cfg.DeliveryMaxAttempts, "delivery-max-attempts", cfg.DeliveryMaxAttempts, "failed sends after which an event moves to the dead letters; 0 retries without limit (env USEREVENTS_DELIVERY_MAX_ATTEMPTS)")
 	fs.IntVar(&cfg.LockoutThreshold, "lockout-threshold", cfg.LockoutThreshold, "consecutive failed authentications that lock an access key or a password; 0 disables the lockout (env USEREVENTS_LOCKOUT_THRESHOLD)")
 	fs.DurationVar(&cfg.LockoutDuration, "lockout-duration", cfg.LockoutDuration, "how long a locked access key or password stays locked (env USEREVENTS_LOCKOUT_DURATION)")
 	if err := fs.Parse(args); err != nil {
@@ -217,6 +257,21 @@ func (c Config) Validate() error {
 	}
 	if c.DeliveryLease <= 0 {
 		errs = append(errs, fmt.Errorf("--delivery-lease %s must be positive", c.DeliveryLease))
+	}
+	for _, v := range []struct {
+		flag  string
+		value int
+	}{
+		{"--delivery-concurrency", c.DeliveryConcurrency},
+		{"--delivery-batch-size", c.DeliveryBatchSize},
+		{"--delivery-max-request-bytes", c.DeliveryMaxRequestBytes},
+	} {
+		if v.value < 1 {
+			errs = append(errs, fmt.Errorf("%s %d is invalid; use a positive integer", v.flag, v.value))
+		}
+	}
+	if c.DeliveryMaxAttempts < 0 {
+		errs = append(errs, fmt.Errorf("--delivery-max-attempts %d is negative; use 0 to retry without limit", c.DeliveryMaxAttempts))
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format %q is invalid; use text or json", c.LogFormat))

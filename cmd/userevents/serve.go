@@ -102,6 +102,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 			ProjectID:          cfg.RemoteLTSProjectID,
 			AccessKey:          cfg.RemoteLTSAccessKey,
 			SecretKey:          userevents.Secret(cfg.RemoteLTSSecretKey),
+			MaxRequestBytes:    cfg.DeliveryMaxRequestBytes,
 		}
 		sink = remote
 		logger.Info("delivering to a remote LTS", "endpoint", cfg.RemoteLTSEndpoint)
@@ -124,6 +125,9 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		// before its lease does, or another worker could send it again.
 		Lease:       cfg.DeliveryLease,
 		SendTimeout: min(10*time.Second, cfg.DeliveryLease*2/3),
+		Concurrency: cfg.DeliveryConcurrency,
+		BatchSize:   cfg.DeliveryBatchSize,
+		MaxAttempts: cfg.DeliveryMaxAttempts,
 	}
 	srv := &uehttp.Server{
 		Store:      store,

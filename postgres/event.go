@@ -31,9 +31,9 @@ func eventColumns(prefix string) string {
 // one array per column with an element per event, and $24 is the queue
 // time or NULL for the server's clock. The statement's steps, each a data-modifying CTE:
 //
-//   - fresh inserts the ids into event_ids, in sorted order so that two
-//     batches that share ids cannot deadlock, and returns those that were
-//     not stored yet.
+//   - fresh inserts the ids into event_ids in sorted order, so that two
+//     batches that share ids lock them in the same order, and returns
+//     those that were not stored yet.
 //   - stored inserts the events of the fresh ids in batch order, so that
 //     seq increases along the batch.
 //   - counted adds them to event_counts, again in key order.
@@ -75,7 +75,7 @@ WITH input AS (
 	ON CONFLICT (project_no, hour, event_type, domain) DO UPDATE SET n = event_counts.n + excluded.n
 ), queued AS (
 	INSERT INTO deliveries (project_id, group_id, stream_id, event, queued_at, due_at)
-	SELECT c.project_id, c.log_group_id, c.log_stream_id, to_jsonb(s), clock.t, clock.t
+	SELECT c.project_id, c.log_group_id, c.log_stream_id, to_json(s), clock.t, clock.t
 	FROM stored s, lts_configs c, (SELECT coalesce($24::timestamptz, statement_timestamp()) AS t) clock
 	WHERE c.project_id = $2 AND c.enabled
 	ORDER BY s.seq

@@ -83,7 +83,7 @@ func newEventQuery(f userevents.EventFilter) *eventQuery {
 	return q
 }
 
-// where returns the conditions for the events of the project in [lo, hi)
+// where builds the conditions for the events of the project in [lo, hi)
 // or [lo, hi] that match the filter, using types in place of its event
 // types. A nil bound leaves that end open.
 func (q *eventQuery) where(args *queryArgs, lo, hi *time.Time, hiInclusive bool, types []string) string {

@@ -66,9 +66,11 @@ func schemaURL(t testing.TB, base, schema string) string {
 }
 
 // exec runs one statement on its own connection to the database at url.
+// The timeout is generous for the statements that fill the large
+// benchmark data set.
 func exec(t testing.TB, url, sql string, args ...any) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {

@@ -102,7 +102,7 @@ func (db *DB) LeaseDeliveries(ctx context.Context, owner string, limit int, leas
 	return deliveries, nil
 }
 
-// queuedEvent is an event as to_jsonb wrote it into the outbox.
+// queuedEvent is an event as to_json wrote it into the outbox.
 type queuedEvent struct {
 	Seq           int64     `json:"seq"`
 	EventID       string    `json:"event_id"`

@@ -60,7 +60,10 @@ func partitionLockID(schema string) int64 {
 }
 
 // ensurePartitions creates the missing partitions of the events' months
-// that lie in the on-demand window.
+// that lie in the on-demand window. A partition that cannot be created,
+// for instance because a lock wait timed out, is logged and tried again
+// with the next batch: its events go to the default partition meanwhile,
+// so intake goes on. It returns an error only when ctx ends.
 func (db *DB) ensurePartitions(ctx context.Context, events []*userevents.Event) error {
 	current := monthStart(db.now())
 	first := current.AddDate(0, -partitionMonthsBack, 0)
@@ -80,17 +83,21 @@ func (db *DB) ensurePartitions(ctx context.Context, events []*userevents.Event) 
 	slices.SortFunc(missing, time.Time.Compare)
 	for _, m := range missing {
 		if err := db.createPartition(ctx, m); err != nil {
-			return err
+			if ctx.Err() != nil {
+				return err
+			}
+			db.logger.Warn("event partition not created; its events go to the default partition",
+				"partition", partitionName(m), "error", err)
 		}
 	}
 	return nil
 }
 
 // createPartition creates and attaches the partition of the month unless it
-// exists. Events of that month that went to events_default before, because
-// the month was outside the window or another replica had dropped the
-// partition, move into the new partition, since PostgreSQL refuses to
-// attach a range that the default partition holds rows of.
+// exists. Events of the month may already be in events_default, because the
+// month was outside the window or another replica had dropped its
+// partition. They move into the new partition, since PostgreSQL rejects
+// attaching a range that the default partition has rows of.
 func (db *DB) createPartition(ctx context.Context, month time.Time) error {
 	name := partitionName(month)
 	next := month.AddDate(0, 1, 0)
@@ -152,8 +159,9 @@ func (db *DB) createPartition(ctx context.Context, month time.Time) error {
 // start of t's month from the default partition, and removes the deleted
 // events' ids and counts, so that a deleted event id may be stored again.
 // Queued deliveries keep their copy of the event and are still delivered.
-// Each partition goes in its own transaction: after an error, the
-// partitions already dropped stay dropped and the count says how many.
+// Each partition goes in its own transaction. After an error, the
+// partitions already dropped stay dropped, and the returned count
+// includes them.
 func (db *DB) DropEventPartitionsBefore(ctx context.Context, t time.Time) (int, error) {
 	cut := monthStart(t)
 	rows, err := db.pool.Query(ctx, `SELECT c.relname FROM pg_inherits i

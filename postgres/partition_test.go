@@ -1,10 +1,13 @@
 package postgres_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/userevents/userevents"
 	"github.com/userevents/userevents/postgres"
@@ -34,6 +37,7 @@ func countEvents(t *testing.T, db *postgres.DB) int {
 }
 
 func TestPartitionCreatedOnDemand(t *testing.T) {
+	t.Parallel()
 	url := newSchema(t)
 	db := openDB(t, url)
 	now := time.Now()
@@ -61,9 +65,10 @@ func TestPartitionCreatedOnDemand(t *testing.T) {
 }
 
 func TestPartitionTakesRowsFromDefault(t *testing.T) {
+	t.Parallel()
 	url := newSchema(t)
 	db := openDB(t, url)
-	// The clock says 1999, so the events of 2024 fall outside the
+	// The store's clock reads 1999, so the events of 2024 fall outside the
 	// on-demand window and land in the default partition.
 	db.Now = func() time.Time { return time.Date(1999, 1, 15, 0, 0, 0, 0, time.UTC) }
 	may := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
@@ -92,6 +97,7 @@ func TestPartitionTakesRowsFromDefault(t *testing.T) {
 }
 
 func TestDropEventPartitionsBefore(t *testing.T) {
+	t.Parallel()
 	url := newSchema(t)
 	db := openDB(t, url)
 	enableDelivery(t, db)
@@ -162,6 +168,7 @@ func TestDropEventPartitionsBefore(t *testing.T) {
 }
 
 func TestCountsExactAcrossPartitions(t *testing.T) {
+	t.Parallel()
 	db := openDB(t, newSchema(t))
 	now := time.Now()
 	boundary := monthOf(now, 0)
@@ -203,6 +210,51 @@ func TestCountsExactAcrossPartitions(t *testing.T) {
 					r.start.Format(time.RFC3339Nano), r.end.Format(time.RFC3339Nano), types,
 					total, len(page), want)
 			}
+		}
+	}
+}
+
+func TestIntakeWhilePartitionLocked(t *testing.T) {
+	t.Parallel()
+	url := newSchema(t)
+	db := openDB(t, url)
+	month := monthOf(time.Now(), 2)
+
+	// A reader of the default partition keeps the new month's partition
+	// from being attached until the store's lock wait times out.
+	ctx := t.Context()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatalf("connect to the test database: %v", err)
+	}
+	defer conn.Close(context.Background())
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `LOCK TABLE events_default IN ACCESS SHARE MODE`); err != nil {
+		t.Fatalf("lock the default partition: %v", err)
+	}
+	n, err := db.CreateEvents(ctx, testProject, newEvents("blocked", 3, month.Add(time.Hour)))
+	if err != nil || n != 3 {
+		t.Fatalf("CreateEvents() while the partition cannot be made = %d, %v; want 3, nil", n, err)
+	}
+	if got := partitionOf(t, url, "blocked-000000"); got != "events_default" {
+		t.Errorf("partition of an event stored while blocked = %s, want events_default", got)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// The next batch of that month creates the partition and moves the
+	// earlier events into it.
+	if _, err := db.CreateEvents(ctx, testProject, newEvents("later", 1, month.Add(2*time.Hour))); err != nil {
+		t.Fatalf("CreateEvents() after the lock is gone: %v", err)
+	}
+	want := "events_p" + month.Format("200601")
+	for _, id := range []string{"blocked-000000", "later-000000"} {
+		if got := partitionOf(t, url, id); got != want {
+			t.Errorf("partition of %s = %s, want %s", id, got, want)
 		}
 	}
 }

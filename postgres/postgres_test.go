@@ -8,6 +8,7 @@ import (
 )
 
 func TestStore(t *testing.T) {
+	t.Parallel()
 	databaseURL(t)
 	storetest.Run(t, func(t *testing.T) userevents.Store {
 		return openDB(t, newSchema(t))
@@ -15,6 +16,7 @@ func TestStore(t *testing.T) {
 }
 
 func TestIAMStore(t *testing.T) {
+	t.Parallel()
 	databaseURL(t)
 	storetest.RunIAM(t, func(t *testing.T) userevents.Store {
 		return openDB(t, newSchema(t))

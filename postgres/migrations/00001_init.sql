@@ -2,11 +2,11 @@
 
 -- Times are timestamptz, which PostgreSQL stores as UTC microseconds.
 --
--- Text columns that indexes of the event tables hold use the "C" collation:
--- PostgreSQL 15 compares text of any other collation, even C.UTF-8, through
--- the C library's strcoll, which makes every index insert and lookup
--- slower. Equality is byte equality under any deterministic collation, so
--- no filter changes its result.
+-- Text columns that indexes of the event and outbox tables hold use the "C"
+-- collation. PostgreSQL 15 compares text of any other collation, even
+-- C.UTF-8, through the C library's strcoll, which makes every index insert
+-- and lookup slower. Equality is byte equality under any deterministic
+-- collation, so no filter changes its result.
 
 -- event_projects numbers the projects that have events. The event tables
 -- and their indexes hold the small number instead of the 32-character
@@ -54,13 +54,22 @@ CREATE TABLE events (
 CREATE TABLE events_default PARTITION OF events DEFAULT;
 
 -- One index per list filter, each ending in the list order, so that a page
--- is read in order without sorting. Every partition gets them.
+-- is read in order without sorting. Every partition gets them. The filter
+-- indexes also carry the event type and domain, the filters that most often
+-- come with another one, so that counting and paging such a combination
+-- reads only the index: on 10,000,000 events, counting one user's events of
+-- one type read the table for each of the user's events otherwise.
 CREATE INDEX events_time          ON events (project_no, event_time DESC, seq DESC);
-CREATE INDEX events_username      ON events (project_no, username, event_time DESC, seq DESC);
-CREATE INDEX events_event_type    ON events (project_no, event_type, event_time DESC, seq DESC);
-CREATE INDEX events_resource_id   ON events (project_no, resource_id, event_time DESC, seq DESC);
-CREATE INDEX events_resource_name ON events (project_no, resource_name, event_time DESC, seq DESC);
-CREATE INDEX events_domain        ON events (project_no, domain, event_time DESC, seq DESC);
+CREATE INDEX events_username      ON events (project_no, username, event_time DESC, seq DESC)
+    INCLUDE (event_type, domain);
+CREATE INDEX events_event_type    ON events (project_no, event_type, event_time DESC, seq DESC)
+    INCLUDE (domain);
+CREATE INDEX events_resource_id   ON events (project_no, resource_id, event_time DESC, seq DESC)
+    INCLUDE (event_type, domain);
+CREATE INDEX events_resource_name ON events (project_no, resource_name, event_time DESC, seq DESC)
+    INCLUDE (event_type, domain);
+CREATE INDEX events_domain        ON events (project_no, domain, event_time DESC, seq DESC)
+    INCLUDE (event_type);
 
 -- event_ids makes (project_no, event_id) unique across all partitions.
 -- CreateEvents inserts the batch's ids here with ON CONFLICT DO NOTHING and
@@ -98,14 +107,16 @@ CREATE TABLE lts_configs (
 -- deliveries is the outbox that every replica leases from. due_at is the
 -- earliest time a worker may lease the row: leasing moves it to
 -- lease_until, so a lease that expires makes the row due again without a
--- separate check. event is a copy of the stored event as to_jsonb wrote it,
+-- separate check. event is a copy of the stored event as to_json wrote it,
 -- so that delivery does not depend on the event's partition still existing.
+-- It is json, not jsonb, because only the worker reads it back, and
+-- writing text skips jsonb's parsing and key sorting on every intake.
 CREATE TABLE deliveries (
     id          bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    project_id  text        NOT NULL,
-    group_id    text        NOT NULL,
-    stream_id   text        NOT NULL,
-    event       jsonb       NOT NULL,
+    project_id  text COLLATE "C" NOT NULL,
+    group_id    text COLLATE "C" NOT NULL,
+    stream_id   text COLLATE "C" NOT NULL,
+    event       json        NOT NULL,
     attempts    integer     NOT NULL DEFAULT 0,
     queued_at   timestamptz NOT NULL,
     due_at      timestamptz NOT NULL,
@@ -120,10 +131,10 @@ CREATE INDEX deliveries_project ON deliveries (project_id, queued_at);
 
 CREATE TABLE dead_letters (
     id          bigint      PRIMARY KEY, -- the id the row had in deliveries
-    project_id  text        NOT NULL,
-    group_id    text        NOT NULL,
-    stream_id   text        NOT NULL,
-    event       jsonb       NOT NULL,
+    project_id  text COLLATE "C" NOT NULL,
+    group_id    text COLLATE "C" NOT NULL,
+    stream_id   text COLLATE "C" NOT NULL,
+    event       json        NOT NULL,
     attempts    integer     NOT NULL,
     queued_at   timestamptz NOT NULL,
     last_error  text        NOT NULL,

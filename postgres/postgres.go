@@ -105,9 +105,9 @@ func Open(ctx context.Context, url string, sealer userevents.Sealer, logger *slo
 	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
 	// pgx prepares each statement once per connection. After five runs
 	// PostgreSQL may switch such a statement to a generic plan, which
-	// cannot prune partitions or pick the index for the given time range:
-	// on 10,000,000 events a one-day list took 620 ms that way, against
-	// 0.3 ms with a plan made for its parameters (PostgreSQL 15).
+	// cannot prune partitions or pick the index for the given time range.
+	// On 10,000,000 events, a one-day list took 620 ms with a generic plan
+	// and 0.3 ms with a plan made for its parameters (PostgreSQL 15).
 	if _, ok := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !ok {
 		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	}

@@ -207,9 +207,13 @@ func TestPostgresReplicasShareData(t *testing.T) {
 func TestPostgresReplicasDeliverOnceAndSurviveKill(t *testing.T) {
 	t.Parallel()
 	// A short lease lets the surviving replica take over the killed one's
-	// batch within the test's patience.
+	// batches within the test's patience. Each replica's worker holds at
+	// most senders batches of batchSize at a time.
+	const senders, batchSize = 2, 500
 	dbURL := postgresSchema(t)
-	first, second := startReplicas(t, dbURL, "USEREVENTS_DELIVERY_LEASE=2s")
+	first, second := startReplicas(t, dbURL, "USEREVENTS_DELIVERY_LEASE=2s",
+		fmt.Sprintf("USEREVENTS_DELIVERY_CONCURRENCY=%d", senders),
+		fmt.Sprintf("USEREVENTS_DELIVERY_BATCH_SIZE=%d", batchSize))
 	groupID, streamID := createLogStream(t, first, "once")
 	enableDelivery(t, second, groupID, streamID)
 	at := time.Now().UTC().Truncate(time.Second)
@@ -285,10 +289,9 @@ func TestPostgresReplicasDeliverOnceAndSurviveKill(t *testing.T) {
 		return nil
 	})
 	_, duplicates, _ := countDelivered(late, got)
-	// The killed replica holds one batch at a time, of at most the
-	// worker's default 1000 lines.
-	if duplicates > 1000 {
-		t.Errorf("stream holds %d duplicate late lines, want at most one batch of 1000", duplicates)
+	if duplicates > senders*batchSize {
+		t.Errorf("stream holds %d duplicate late lines, want at most the %d that the killed replica could hold",
+			duplicates, senders*batchSize)
 	}
 	all := maps.Clone(posted)
 	maps.Copy(all, late)

@@ -114,11 +114,17 @@ func eventFilter(c *call) (userevents.EventFilter, error) {
 	if f.Offset, err = queryInt(q, "offset", 0, 0, 1<<31-1); err != nil {
 		return f, err
 	}
+	for _, name := range []string{"username", "resource_id", "resource_name", "domain"} {
+		if err := repeated(q, name); err != nil {
+			return f, err
+		}
+	}
 	f.Username = queryString(q, "username")
 	f.ResourceID = queryString(q, "resource_id")
 	f.ResourceName = queryString(q, "resource_name")
 	f.Domain = queryString(q, "domain")
-	for _, t := range strings.Split(q.Get("event_type"), ",") {
+	// A repeated event_type adds to the list, like a comma.
+	for _, t := range strings.Split(strings.Join(q["event_type"], ","), ",") {
 		if t = strings.TrimSpace(t); t != "" {
 			f.EventTypes = append(f.EventTypes, t)
 		}

@@ -3,9 +3,15 @@ package http_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/signer"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/request"
 
 	"github.com/userevents/userevents/uetest"
 )
@@ -87,6 +93,9 @@ func TestListTimeParameters(t *testing.T) {
 		{"2024-05-01T08:00:00+08:00", "2024-05-02T00:00:00Z", 200},
 		{"2024-05-01T0:00:00Z", "2024-05-02T00:00:00Z", 400},
 		{"2024-05-01T00:00:00+-0:+0", "2024-05-02T00:00:00Z", 400},
+		{"2024-05-01T08:00:00+24:00", "2024-05-02T00:00:00Z", 400},
+		{"2024-05-01T08:00:00+08:60", "2024-05-02T00:00:00Z", 400},
+		{"2024-05-01T08:00:00+23:59", "2024-05-02T00:00:00Z", 200},
 		{"2024-05-01T00:00:00", "2024-05-02T00:00:00Z", 400},
 		{"2024-05-01t00:00:00z", "2024-05-02T00:00:00Z", 400},
 		{"2024-05-01T00:00:00Z", "2024-05-02t00:00:00z", 400},
@@ -254,4 +263,64 @@ func TestIntakeIdempotent(t *testing.T) {
 	if res.Count != 2 {
 		t.Errorf("stored %d events, want 2", res.Count)
 	}
+}
+
+func TestListRepeatedParameters(t *testing.T) {
+	env := uetest.Start(t, uetest.Options{NoWorker: true})
+	postEvents(t, env, []testEvent{
+		{EventID: "r1", Username: "u", EventType: "LOGIN", EventTime: "2024-05-01T10:00:00Z"},
+		{EventID: "r2", Username: "u", EventType: "LOGOUT", EventTime: "2024-05-01T11:00:00Z"},
+	})
+	window := "start_time=2024-05-01T00:00:00Z&end_time=2024-05-02T00:00:00Z"
+	for _, tt := range []struct {
+		query  string
+		status int
+		count  string
+	}{
+		{window + "&limit=1&limit=2", 400, ""},
+		{window + "&username=u&username=v", 400, ""},
+		{"start_time=2024-05-01T12:00:00Z&" + window, 400, ""},
+		{window + "&event_type=LOGOUT&event_type=LOGIN", 200, `"count":2`},
+		{window + "&limit=%2B5", 400, ""},
+	} {
+		values, _ := url.ParseQuery(tt.query)
+		req := signedWithValues(t, env.WorkspaceURL, eventsPath, values)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.status || !strings.Contains(string(body), tt.count) {
+			t.Errorf("%s = %d %s, want %d", tt.query, resp.StatusCode, body, tt.status)
+		}
+	}
+}
+
+// signedWithValues signs a GET with the SDK's signer, sending a repeated
+// key as the SDK sends a slice parameter.
+func signedWithValues(t *testing.T, endpoint, path string, values url.Values) *http.Request {
+	t.Helper()
+	b := request.NewHttpRequestBuilder().WithEndpoint(endpoint).WithPath(path).WithMethod(http.MethodGet).
+		AddHeaderParam("Content-Type", "application/json")
+	for k, v := range values {
+		if len(v) == 1 {
+			b.AddQueryParam(k, reflect.ValueOf(v[0]))
+		} else {
+			b.AddQueryParam(k, reflect.ValueOf(v))
+		}
+	}
+	req := b.Build()
+	headers, err := signer.Sign(req, uetest.AccessKey, uetest.SecretKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range headers {
+		req.AddHeaderParam(k, v)
+	}
+	httpReq, err := req.ConvertRequest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return httpReq
 }

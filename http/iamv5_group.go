@@ -82,7 +82,7 @@ type createGroupRequest struct {
 
 func (s *Server) createGroupV5(c *call) error {
 	var req createGroupRequest
-	if err := decodeLenient(c.body, &req); err != nil {
+	if err := decodeStrict(c.body, &req); err != nil {
 		return err
 	}
 	if err := validateGroupName("group_name", req.GroupName); err != nil {
@@ -143,7 +143,7 @@ type updateGroupRequest struct {
 
 func (s *Server) updateGroupV5(c *call) error {
 	var req updateGroupRequest
-	if err := decodeLenient(c.body, &req); err != nil {
+	if err := decodeStrict(c.body, &req); err != nil {
 		return err
 	}
 	if req.NewGroupName != nil {
@@ -192,7 +192,7 @@ type groupMemberRequest struct {
 // path and the user in the body, both of the caller's account.
 func (s *Server) groupMember(c *call) (*userevents.Group, *userevents.IAMUser, error) {
 	var req groupMemberRequest
-	if err := decodeLenient(c.body, &req); err != nil {
+	if err := decodeStrict(c.body, &req); err != nil {
 		return nil, nil, err
 	}
 	if req.UserID == "" {

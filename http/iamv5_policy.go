@@ -194,7 +194,7 @@ type createPolicyRequest struct {
 
 func (s *Server) createPolicyV5(c *call) error {
 	var req createPolicyRequest
-	if err := decodeLenient(c.body, &req); err != nil {
+	if err := decodeStrict(c.body, &req); err != nil {
 		return err
 	}
 	if err := validatePolicyName("policy_name", req.PolicyName); err != nil {
@@ -296,7 +296,7 @@ type createPolicyVersionRequest struct {
 
 func (s *Server) createPolicyVersionV5(c *call) error {
 	var req createPolicyVersionRequest
-	if err := decodeLenient(c.body, &req); err != nil {
+	if err := decodeStrict(c.body, &req); err != nil {
 		return err
 	}
 	if err := parseDocument("policy_document", req.PolicyDocument); err != nil {

@@ -560,3 +560,20 @@ func TestIAMErrorBody(t *testing.T) {
 		t.Errorf("unauthenticated ListUsersV5: status %d, want 401", resp.StatusCode)
 	}
 }
+
+func TestIAMUpdatesRejectUnknownOrEmptyBodies(t *testing.T) {
+	env := uetest.Start(t, uetest.Options{NoWorker: true})
+	for _, tt := range []struct {
+		method, path, body, mention string
+	}{
+		{http.MethodPut, "/v5/users/" + uetest.RootUserID + "/login-profile", `{"login_profile":{"password":"Bob-password-2"}}`, "login_profile"},
+		{http.MethodPut, "/v5/users/" + uetest.RootUserID + "/login-profile", `{}`, "changes nothing"},
+		{http.MethodPut, "/v5/users/" + uetest.RootUserID, `{"user":{"description":"x"}}`, "user"},
+		{http.MethodPut, "/v5/users/" + uetest.RootUserID, `{}`, "changes nothing"},
+	} {
+		status, body := uetest.Do(t, tt.method, env.IAMURL, tt.path, nil, tt.body)
+		if status != http.StatusBadRequest || !strings.Contains(body, tt.mention) {
+			t.Errorf("%s %s %s = %d %s, want 400 mentioning %q", tt.method, tt.path, tt.body, status, body, tt.mention)
+		}
+	}
+}

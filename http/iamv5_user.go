@@ -136,7 +136,7 @@ type createUserRequest struct {
 
 func (s *Server) createUserV5(c *call) error {
 	var req createUserRequest
-	if err := decodeLenient(c.body, &req); err != nil {
+	if err := decodeStrict(c.body, &req); err != nil {
 		return err
 	}
 	if err := validateUserName("name", req.Name); err != nil {
@@ -208,8 +208,12 @@ type updateUserRequest struct {
 
 func (s *Server) updateUserV5(c *call) error {
 	var req updateUserRequest
-	if err := decodeLenient(c.body, &req); err != nil {
+	if err := decodeStrict(c.body, &req); err != nil {
 		return err
+	}
+	if req.NewUserName == nil && req.NewDescription == nil && req.Enabled == nil {
+		return userevents.Errorf(userevents.EINVALID,
+			"The body changes nothing; send \"new_user_name\", \"new_description\" or \"enabled\".")
 	}
 	u, err := s.accountUser(c, chi.URLParam(c.r, "user_id"))
 	if err != nil {
@@ -387,7 +391,7 @@ type updateAccessKeyRequest struct {
 
 func (s *Server) updateAccessKeyV5(c *call) error {
 	var req updateAccessKeyRequest
-	if err := decodeLenient(c.body, &req); err != nil {
+	if err := decodeStrict(c.body, &req); err != nil {
 		return err
 	}
 	if req.Status != keyActive && req.Status != keyInactive {
@@ -448,7 +452,7 @@ type createLoginProfileRequest struct {
 
 func (s *Server) createLoginProfileV5(c *call) error {
 	var req createLoginProfileRequest
-	if err := decodeLenient(c.body, &req); err != nil {
+	if err := decodeStrict(c.body, &req); err != nil {
 		return err
 	}
 	u, err := s.accountUser(c, chi.URLParam(c.r, "user_id"))
@@ -492,8 +496,12 @@ type updateLoginProfileRequest struct {
 
 func (s *Server) updateLoginProfileV5(c *call) error {
 	var req updateLoginProfileRequest
-	if err := decodeLenient(c.body, &req); err != nil {
+	if err := decodeStrict(c.body, &req); err != nil {
 		return err
+	}
+	if req.Password == nil && req.PasswordResetRequired == nil {
+		return userevents.Errorf(userevents.EINVALID,
+			"The body changes nothing; send \"password\", \"password_reset_required\" or both.")
 	}
 	u, err := s.accountUser(c, chi.URLParam(c.r, "user_id"))
 	if err != nil {

@@ -55,7 +55,9 @@ func validTimeSyntax(s string) bool {
 	case rest == "Z":
 		return true
 	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-'):
-		return isDigit(rest[1]) && isDigit(rest[2]) && rest[3] == ':' && isDigit(rest[4]) && isDigit(rest[5])
+		// RFC 3339 offsets run from 00:00 to 23:59.
+		return isDigit(rest[1]) && isDigit(rest[2]) && rest[3] == ':' && isDigit(rest[4]) && isDigit(rest[5]) &&
+			(rest[1] < '2' || rest[1] == '2' && rest[2] <= '3') && rest[4] <= '5'
 	default:
 		return false
 	}
@@ -76,8 +78,21 @@ func FormatTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02T15:04:05Z")
 }
 
+// repeated returns an error when a single-valued parameter is given more
+// than once, so that a request never means one of two values by accident.
+func repeated(q url.Values, name string) error {
+	if len(q[name]) > 1 {
+		return userevents.Errorf(userevents.EINVALID,
+			"The query parameter %s is given %d times; give it once.", name, len(q[name]))
+	}
+	return nil
+}
+
 // queryTime reads a required time parameter.
 func queryTime(q url.Values, name string) (time.Time, error) {
+	if err := repeated(q, name); err != nil {
+		return time.Time{}, err
+	}
 	v, ok := q[name]
 	if !ok || len(v) == 0 || v[0] == "" {
 		return time.Time{}, userevents.Errorf(userevents.EINVALID,
@@ -95,12 +110,15 @@ func queryTime(q url.Values, name string) (time.Time, error) {
 // queryInt reads an optional integer parameter within [min, max]. A
 // parameter present without a value is invalid, not absent.
 func queryInt(q url.Values, name string, def, min, max int) (int, error) {
+	if err := repeated(q, name); err != nil {
+		return 0, err
+	}
 	v, ok := q[name]
 	if !ok || len(v) == 0 {
 		return def, nil
 	}
 	n, err := strconv.Atoi(v[0])
-	if err != nil {
+	if err != nil || !isDigit(v[0][0]) && v[0][0] != '-' {
 		return 0, userevents.Errorf(userevents.EINVALID,
 			"The query parameter %s=%q must be an integer from %d to %d.", name, v[0], min, max)
 	}

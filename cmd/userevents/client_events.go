@@ -14,6 +14,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/mattn/go-isatty"
 	"github.com/schollz/progressbar/v3"
@@ -111,7 +112,7 @@ func (c *client) listEvents(fs *flag.FlagSet, args []string, profilePath *string
 		if p == nil {
 			return ""
 		}
-		return *p
+		return printable(*p)
 	}
 	for _, e := range items {
 		success := ""
@@ -289,4 +290,34 @@ func openInput(name string) (io.ReadCloser, int64, error) {
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && isatty.IsTerminal(f.Fd())
+}
+
+// printable escapes control and bidirectional-override characters, so a
+// stored value cannot move the cursor, recolour or reorder an operator's
+// terminal. Other text is returned as it is.
+func printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if unsafeRune(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unsafeRune(r) {
+			fmt.Fprintf(&b, "\\u%04x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func unsafeRune(r rune) bool {
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' ||
+		(r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069')
 }

@@ -122,3 +122,17 @@ func TestClientMissingCredentials(t *testing.T) {
 		t.Errorf("err = %v, want it to name the missing values and where to set them", err)
 	}
 }
+
+func TestPrintableEscapesTerminalControls(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"ann lee", "ann lee"},
+		{"桌面", "桌面"},
+		{"a\nb\r\x1b[31m", `a\u000ab\u000d\u001b[31m`},
+		{"evil\u202egnp.exe", `evil\u202egnp.exe`},
+	}
+	for _, tt := range tests {
+		if got := printable(tt.in); got != tt.want {
+			t.Errorf("printable(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -163,7 +163,12 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		servers[i] = &http.Server{
 			Handler:           handlers[i],
 			ReadHeaderTimeout: 10 * time.Second,
-			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+			// A request must arrive whole within a minute, so a client
+			// that trickles its body cannot hold a connection forever;
+			// 12 MiB in a minute needs about 1.7 Mbit/s.
+			ReadTimeout: time.Minute,
+			IdleTimeout: 2 * time.Minute,
+			ErrorLog:    slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		}
 		logger.Info("listening", "listener", names[i], "addr", l.Addr().String())
 		go func() {

@@ -162,7 +162,7 @@ func (s *Server) checkLTSTarget(c *call, cfg *userevents.LTSConfig) error {
 	}
 
 	ctx := c.r.Context()
-	if s.RemoteLTS != nil {
+	if s.RemoteLTS != nil && handlesProject(s.RemoteLTS, c.projectID) {
 		return s.RemoteLTS.CheckLogStream(ctx, c.projectID, cfg.LogGroupID, cfg.LogStreamID)
 	}
 	_, err := s.Store.FindLogGroupByID(ctx, c.projectID, cfg.LogGroupID)
@@ -201,4 +201,13 @@ func (s *Server) listLTSConfig(c *call) error {
 // project: lts:<region>:<account id>:<type>:<id>.
 func ltsURN(c *call, kind, id string) string {
 	return fmt.Sprintf("lts:%s:%s:%s:%s", c.project.Name, c.principal.AccountID, kind, id)
+}
+
+// handlesProject reports whether the checker covers the project: a checker
+// with a Handles method may leave some projects to the built-in LTS.
+func handlesProject(checker LogStreamChecker, projectID string) bool {
+	if h, ok := checker.(interface{ Handles(projectID string) bool }); ok {
+		return h.Handles(projectID)
+	}
+	return true
 }

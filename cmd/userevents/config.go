@@ -62,6 +62,11 @@ type Config struct {
 	RemoteLTSProjectID      string `yaml:"remote_lts_project_id"`      // empty: the local project id
 	RemoteLTSAccessKey      string `yaml:"remote_lts_access_key"`
 	RemoteLTSSecretKey      string `yaml:"remote_lts_secret_key"`
+	// RemoteLTSProjects gives some local projects a remote LTS of their
+	// own, by local project id; it is set in the config file only, since
+	// it holds secret keys. Other projects use the remote LTS above or,
+	// without one, the built-in LTS.
+	RemoteLTSProjects map[string]RemoteLTS `yaml:"remote_lts_projects"`
 
 	// Bootstrap identity; empty values are generated on first start.
 	AccountName  string `yaml:"account_name"`
@@ -70,6 +75,15 @@ type Config struct {
 	AccessKey    string `yaml:"access_key"`
 	SecretKey    string `yaml:"secret_key"`
 	RootPassword string `yaml:"root_password"`
+}
+
+// RemoteLTS is the remote LTS of one project.
+type RemoteLTS struct {
+	Endpoint       string `yaml:"endpoint"`
+	IngestEndpoint string `yaml:"ingest_endpoint"` // empty: Endpoint
+	ProjectID      string `yaml:"project_id"`      // empty: the local project id
+	AccessKey      string `yaml:"access_key"`
+	SecretKey      string `yaml:"secret_key"`
 }
 
 // defaultConfig returns the configuration used when nothing is set.
@@ -296,6 +310,20 @@ func (c Config) Validate() error {
 		}
 		if c.RemoteLTSAccessKey == "" || c.RemoteLTSSecretKey == "" {
 			errs = append(errs, errors.New("a remote LTS needs --remote-lts-access-key and USEREVENTS_REMOTE_LTS_SECRET_KEY"))
+		}
+	}
+	for project, r := range c.RemoteLTSProjects {
+		name := "remote_lts_projects." + project
+		if !projectIDPattern.MatchString(project) {
+			errs = append(errs, fmt.Errorf("%s: the key must be a local project id of 32 lower-case hex characters", name))
+		}
+		for _, u := range []struct{ field, value string }{{"endpoint", r.Endpoint}, {"ingest_endpoint", r.IngestEndpoint}} {
+			if (u.value != "" || u.field == "endpoint") && !strings.HasPrefix(u.value, "http://") && !strings.HasPrefix(u.value, "https://") {
+				errs = append(errs, fmt.Errorf("%s.%s %q must be an http:// or https:// URL", name, u.field, u.value))
+			}
+		}
+		if r.AccessKey == "" || r.SecretKey == "" {
+			errs = append(errs, fmt.Errorf("%s needs access_key and secret_key", name))
 		}
 	}
 	if c.LockoutThreshold < 0 {

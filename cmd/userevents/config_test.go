@@ -69,3 +69,32 @@ func TestConfigCheckValid(t *testing.T) {
 		t.Errorf("check = %v, %q %q", err, out.String(), errOut.String())
 	}
 }
+
+func TestConfigRemoteLTSPerProject(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "userevents.yaml")
+	content := `remote_lts_projects:
+  0123456789abcdef0123456789abcdef:
+    endpoint: https://lts.cn-north-4.example
+    project_id: aaaabbbbccccddddeeeeffff00001111
+    access_key: AKREMOTE
+    secret_key: sk-remote
+  not-a-project:
+    endpoint: lts.example
+`
+	if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := parseServeFlags([]string{"--config", file}, noEnv, &bytes.Buffer{})
+	if err == nil {
+		t.Fatal("an invalid project entry was accepted")
+	}
+	for _, want := range []string{"not-a-project", "lts.example", "access_key"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+	r := cfg.RemoteLTSProjects["0123456789abcdef0123456789abcdef"]
+	if r.Endpoint != "https://lts.cn-north-4.example" || r.ProjectID != "aaaabbbbccccddddeeeeffff00001111" || r.SecretKey != "sk-remote" {
+		t.Errorf("parsed entry = %+v", r)
+	}
+}

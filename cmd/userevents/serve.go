@@ -94,18 +94,32 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	}
 
 	var sink export.Sink = &export.BuiltinSink{Logs: store}
-	var remote *lts.Client
-	if cfg.RemoteLTSEndpoint != "" {
-		remote = &lts.Client{
-			ManagementEndpoint: cfg.RemoteLTSEndpoint,
-			IngestEndpoint:     cfg.RemoteLTSIngestEndpoint,
-			ProjectID:          cfg.RemoteLTSProjectID,
-			AccessKey:          cfg.RemoteLTSAccessKey,
-			SecretKey:          userevents.Secret(cfg.RemoteLTSSecretKey),
-			MaxRequestBytes:    cfg.DeliveryMaxRequestBytes,
+	var remote *lts.Router
+	if cfg.RemoteLTSEndpoint != "" || len(cfg.RemoteLTSProjects) > 0 {
+		remote = &lts.Router{Builtin: sink, Projects: map[string]*lts.Client{}}
+		if cfg.RemoteLTSEndpoint != "" {
+			remote.Default = &lts.Client{
+				ManagementEndpoint: cfg.RemoteLTSEndpoint,
+				IngestEndpoint:     cfg.RemoteLTSIngestEndpoint,
+				ProjectID:          cfg.RemoteLTSProjectID,
+				AccessKey:          cfg.RemoteLTSAccessKey,
+				SecretKey:          userevents.Secret(cfg.RemoteLTSSecretKey),
+				MaxRequestBytes:    cfg.DeliveryMaxRequestBytes,
+			}
+			logger.Info("delivering to a remote LTS", "endpoint", cfg.RemoteLTSEndpoint)
+		}
+		for project, r := range cfg.RemoteLTSProjects {
+			remote.Projects[project] = &lts.Client{
+				ManagementEndpoint: r.Endpoint,
+				IngestEndpoint:     r.IngestEndpoint,
+				ProjectID:          r.ProjectID,
+				AccessKey:          r.AccessKey,
+				SecretKey:          userevents.Secret(r.SecretKey),
+				MaxRequestBytes:    cfg.DeliveryMaxRequestBytes,
+			}
+			logger.Info("delivering a project to its own remote LTS", "project_id", project, "endpoint", r.Endpoint)
 		}
 		sink = remote
-		logger.Info("delivering to a remote LTS", "endpoint", cfg.RemoteLTSEndpoint)
 	}
 	m := metrics.New()
 	m.RegisterBacklog(func() (int, time.Time, error) {

@@ -56,6 +56,14 @@ type OutboxStore interface {
 	// them as delivered.
 	CompleteDeliveries(ctx context.Context, owner string, ids []int64) error
 
+	// CompleteDeliveriesWithLogs stores the built-in LTS lines of
+	// deliveries and completes those deliveries in one transaction, so a
+	// crash never leaves a line stored while its delivery is still queued.
+	// records[i] is the line of delivery ids[i]; lines of deliveries that
+	// owner no longer holds are not stored. It returns ENOTFOUND, storing
+	// and completing nothing, when a line's stream does not exist.
+	CompleteDeliveriesWithLogs(ctx context.Context, owner string, ids []int64, records []*LogRecord) error
+
 	// RetryDeliveries releases rows held by owner, due again at next, and
 	// records the error. Every other queued row of the same target that
 	// would be due before next waits until next too, so a failing stream

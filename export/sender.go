@@ -80,7 +80,17 @@ func (s *sender) deliverBatch(ctx context.Context) (int, error) {
 	log := s.Logger.With("project_id", target.ProjectID, "log_group_id", target.LogGroupID,
 		"log_stream_id", target.LogStreamID, "lines", len(batch))
 
-	sendErr := s.Sink.Send(sendCtx, target, lines)
+	var sendErr error
+	if b, ok := s.Sink.(*BuiltinSink); ok && b.Outbox != nil {
+		// Storing and completing in one transaction: nothing left to
+		// complete on success.
+		sendErr = b.SendComplete(sendCtx, s.owner, target, lines)
+		if sendErr == nil {
+			ids = nil
+		}
+	} else {
+		sendErr = s.Sink.Send(sendCtx, target, lines)
+	}
 	if sendErr == nil {
 		if err := s.Outbox.CompleteDeliveries(sendCtx, s.owner, ids); err != nil {
 			return 0, err

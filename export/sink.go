@@ -74,13 +74,30 @@ func RejectAll(n int, reason string) *SendError {
 // BuiltinSink writes lines to the built-in LTS in the same store.
 type BuiltinSink struct {
 	Logs userevents.LogStore
+	// Outbox, when set, lets the worker store lines and complete their
+	// deliveries in one transaction (SendComplete), so that a crash
+	// cannot deliver a batch twice.
+	Outbox userevents.OutboxStore
 }
 
-var _ Sink = (*BuiltinSink)(nil)
+// SendComplete stores the lines in their stream and completes their
+// deliveries, held by owner, in one transaction of the store. A stream
+// that does not exist is a *TargetMissingError, and then nothing is
+// stored or completed.
+func (s *BuiltinSink) SendComplete(ctx context.Context, owner string, t Target, lines []Line) error {
+	ids := make([]int64, len(lines))
+	for i, l := range lines {
+		ids[i] = l.DeliveryID
+	}
+	err := s.Outbox.CompleteDeliveriesWithLogs(ctx, owner, ids, s.records(t, lines))
+	var e *userevents.Error
+	if errors.As(err, &e) && e.Code == userevents.ENOTFOUND {
+		return &TargetMissingError{Target: t, Err: err}
+	}
+	return err
+}
 
-// Send implements Sink. A stream that does not exist, perhaps deleted
-// after the configuration named it, is a *TargetMissingError.
-func (s *BuiltinSink) Send(ctx context.Context, t Target, lines []Line) error {
+func (s *BuiltinSink) records(t Target, lines []Line) []*userevents.LogRecord {
 	records := make([]*userevents.LogRecord, len(lines))
 	for i, l := range lines {
 		records[i] = &userevents.LogRecord{
@@ -91,7 +108,15 @@ func (s *BuiltinSink) Send(ctx context.Context, t Target, lines []Line) error {
 			Content:   l.Content,
 		}
 	}
-	err := s.Logs.AppendLogs(ctx, records)
+	return records
+}
+
+var _ Sink = (*BuiltinSink)(nil)
+
+// Send implements Sink. A stream that does not exist, perhaps deleted
+// after the configuration named it, is a *TargetMissingError.
+func (s *BuiltinSink) Send(ctx context.Context, t Target, lines []Line) error {
+	err := s.Logs.AppendLogs(ctx, s.records(t, lines))
 	var e *userevents.Error
 	if errors.As(err, &e) && e.Code == userevents.ENOTFOUND {
 		return &TargetMissingError{Target: t, Err: err}

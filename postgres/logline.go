@@ -21,35 +21,11 @@ func (db *DB) AppendLogs(ctx context.Context, records []*userevents.LogRecord) e
 	if len(records) == 0 {
 		return nil
 	}
-	streams := make([]string, len(records))
-	times := make([]int64, len(records))
-	contents := make([]string, len(records))
-	labels := make([]map[string]string, len(records))
-	for i, r := range records {
-		streams[i], times[i], contents[i], labels[i] = r.StreamID, r.TimeNs, r.Content, stringMap(r.Labels)
-	}
-
 	var seqs []int64
 	err := db.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		if err := checkStreams(ctx, tx, records); err != nil {
-			return err
-		}
-		// The rows are inserted in ORDER BY order, and the identity column
-		// numbers them as they are inserted, so seq increases with ord.
-		rows, err := tx.Query(ctx, `INSERT INTO log_lines (stream_id, time_ns, content, labels)
-			SELECT stream_id, time_ns, content, labels
-			FROM unnest($1::text[], $2::bigint[], $3::text[], $4::jsonb[]) WITH ORDINALITY
-				AS u(stream_id, time_ns, content, labels, ord)
-			ORDER BY ord
-			RETURNING seq`, streams, times, contents, labels)
-		if err != nil {
-			return fmt.Errorf("insert log lines: %w", err)
-		}
-		seqs, err = pgx.CollectRows(rows, pgx.RowTo[int64])
-		if err != nil {
-			return fmt.Errorf("insert log lines: %w", err)
-		}
-		return nil
+		var err error
+		seqs, err = insertLogLines(ctx, tx, records)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("append logs: %w", err)
@@ -62,6 +38,40 @@ func (db *DB) AppendLogs(ctx context.Context, records []*userevents.LogRecord) e
 		r.Seq = seqs[i]
 	}
 	return nil
+}
+
+// insertLogLines stores records in tx after checking their streams and
+// returns their seqs in insertion order.
+func insertLogLines(ctx context.Context, tx pgx.Tx, records []*userevents.LogRecord) ([]int64, error) {
+	if len(records) == 0 {
+		return nil, nil
+	}
+	streams := make([]string, len(records))
+	times := make([]int64, len(records))
+	contents := make([]string, len(records))
+	labels := make([]map[string]string, len(records))
+	for i, r := range records {
+		streams[i], times[i], contents[i], labels[i] = r.StreamID, r.TimeNs, r.Content, stringMap(r.Labels)
+	}
+	if err := checkStreams(ctx, tx, records); err != nil {
+		return nil, err
+	}
+	// The rows are inserted in ORDER BY order, and the identity column
+	// numbers them as they are inserted, so seq increases with ord.
+	rows, err := tx.Query(ctx, `INSERT INTO log_lines (stream_id, time_ns, content, labels)
+		SELECT stream_id, time_ns, content, labels
+		FROM unnest($1::text[], $2::bigint[], $3::text[], $4::jsonb[]) WITH ORDINALITY
+			AS u(stream_id, time_ns, content, labels, ord)
+		ORDER BY ord
+		RETURNING seq`, streams, times, contents, labels)
+	if err != nil {
+		return nil, fmt.Errorf("insert log lines: %w", err)
+	}
+	seqs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("insert log lines: %w", err)
+	}
+	return seqs, nil
 }
 
 // checkStreams returns ENOTFOUND unless every record's stream exists in

@@ -20,36 +20,42 @@ func (db *DB) AppendLogs(ctx context.Context, records []*userevents.LogRecord) e
 	}
 	seqs := make([]int64, len(records))
 	err := db.inWriteTx(ctx, func(tx *sql.Tx) error {
-		if err := checkStreams(ctx, tx, records); err != nil {
-			return err
-		}
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO log_lines
-			(stream_id, time_ns, content, labels) VALUES (?, ?, ?, ?)`)
-		if err != nil {
-			return fmt.Errorf("prepare insert log lines: %w", err)
-		}
-		defer stmt.Close()
-
-		for i, r := range records {
-			labels, err := encodeStringMap(r.Labels)
-			if err != nil {
-				return err
-			}
-			res, err := stmt.ExecContext(ctx, r.StreamID, r.TimeNs, r.Content, labels)
-			if err != nil {
-				return fmt.Errorf("insert log line: %w", err)
-			}
-			if seqs[i], err = res.LastInsertId(); err != nil {
-				return fmt.Errorf("insert log line: %w", err)
-			}
-		}
-		return nil
+		return insertLogLines(ctx, tx, records, seqs)
 	})
 	if err != nil {
 		return fmt.Errorf("append logs: %w", err)
 	}
 	for i, r := range records {
 		r.Seq = seqs[i]
+	}
+	return nil
+}
+
+// insertLogLines stores records in tx after checking their streams, and
+// sets seqs[i] to the seq of records[i].
+func insertLogLines(ctx context.Context, tx *sql.Tx, records []*userevents.LogRecord, seqs []int64) error {
+	if err := checkStreams(ctx, tx, records); err != nil {
+		return err
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO log_lines
+		(stream_id, time_ns, content, labels) VALUES (?, ?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("prepare insert log lines: %w", err)
+	}
+	defer stmt.Close()
+
+	for i, r := range records {
+		labels, err := encodeStringMap(r.Labels)
+		if err != nil {
+			return err
+		}
+		res, err := stmt.ExecContext(ctx, r.StreamID, r.TimeNs, r.Content, labels)
+		if err != nil {
+			return fmt.Errorf("insert log line: %w", err)
+		}
+		if seqs[i], err = res.LastInsertId(); err != nil {
+			return fmt.Errorf("insert log line: %w", err)
+		}
 	}
 	return nil
 }

@@ -29,6 +29,7 @@ var outboxCases = []testCase{
 	{"RetryDeliveries/counts attempts", testRetryAttempts},
 	{"RetryDeliveries/ignores other owner", testRetryOtherOwner},
 	{"RetryDeliveries/pauses the whole target", testRetryPausesTarget},
+	{"CompleteDeliveriesWithLogs/one transaction", testCompleteWithLogs},
 	{"FindDeadLetters/newest first with events", testFindDeadLetters},
 	{"RequeueDeadLetters/back to the outbox", testRequeueDeadLetters},
 	{"DeadLetterDeliveries/moves and counts", testDeadLetter},
@@ -522,4 +523,40 @@ func testRequeueDeadLetters(t *testing.T, s userevents.Store) {
 	requireEqual(t, "requeued rest", len(rest), 2)
 	requireEqual(t, "new stream", rest[0].LogStreamID, streamTwo)
 	requireEqual(t, "dead letters left", stats(t, s, projectA).DeadLetters, 0)
+}
+
+func testCompleteWithLogs(t *testing.T, s userevents.Store) {
+	now := time.Now()
+	err := s.CreateLogGroup(t.Context(), &userevents.LogGroup{ID: groupOne, ProjectID: projectA, Name: "g", TTLDays: 7, CreatedAt: now})
+	requireNoError(t, err, "CreateLogGroup()")
+	err = s.CreateLogStream(t.Context(), &userevents.LogStream{ID: streamOne, ProjectID: projectA, GroupID: groupOne, Name: "s", TTLDays: 7, CreatedAt: now})
+	requireNoError(t, err, "CreateLogStream()")
+	queueEvents(t, s, projectA, "ev", 3)
+	deliveries := lease(t, s, "w1", 3, time.Minute)
+	record := func(d *userevents.Delivery) *userevents.LogRecord {
+		return &userevents.LogRecord{ProjectID: projectA, GroupID: groupOne, StreamID: d.LogStreamID,
+			TimeNs: d.Event.EventTime.UnixNano(), Content: d.Event.EventID}
+	}
+
+	// A missing stream stores and completes nothing.
+	bad := record(deliveries[0])
+	bad.StreamID = streamTwo
+	err = s.CompleteDeliveriesWithLogs(t.Context(), "w1", deliveryIDs(deliveries[:1]), []*userevents.LogRecord{bad})
+	requireCode(t, err, userevents.ENOTFOUND)
+	requireEqual(t, "pending after missing stream", stats(t, s, projectA).Pending, 3)
+
+	// Lines of rows another owner holds are not stored.
+	records := []*userevents.LogRecord{record(deliveries[0]), record(deliveries[1]), record(deliveries[2])}
+	err = s.CompleteDeliveriesWithLogs(t.Context(), "w2", deliveryIDs(deliveries), records)
+	requireNoError(t, err, "CompleteDeliveriesWithLogs() other owner")
+
+	err = s.CompleteDeliveriesWithLogs(t.Context(), "w1", deliveryIDs(deliveries), records)
+	requireNoError(t, err, "CompleteDeliveriesWithLogs()")
+	st := stats(t, s, projectA)
+	requireEqual(t, "Pending", st.Pending, 0)
+	requireEqual(t, "Delivered", st.Delivered, int64(3))
+	_, n, err := s.FindLogs(t.Context(), userevents.LogQuery{ProjectID: projectA, GroupID: groupOne, StreamID: streamOne,
+		EndMs: time.Now().Add(48 * time.Hour).UnixMilli(), Limit: 10})
+	requireNoError(t, err, "FindLogs()")
+	requireEqual(t, "lines stored", n, 3)
 }

@@ -113,7 +113,7 @@ func Start(t testing.TB, opts Options) *Env {
 		Metrics:    env.Metrics,
 		Outbox:     store,
 		Configs:    store,
-		Sink:       &export.BuiltinSink{Logs: store},
+		Sink:       &export.BuiltinSink{Logs: store, Outbox: store},
 		Logger:     logger,
 		Owner:      "test",
 		Poll:       50 * time.Millisecond,

@@ -93,7 +93,7 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		listeners = append(listeners, l)
 	}
 
-	var sink export.Sink = &export.BuiltinSink{Logs: store}
+	var sink export.Sink = &export.BuiltinSink{Logs: store, Outbox: store}
 	var remote *lts.Router
 	if cfg.RemoteLTSEndpoint != "" || len(cfg.RemoteLTSProjects) > 0 {
 		remote = &lts.Router{Builtin: sink, Projects: map[string]*lts.Client{}}

@@ -114,9 +114,17 @@ func eventFilter(c *call) (userevents.EventFilter, error) {
 	if f.Offset, err = queryInt(q, "offset", 0, 0, 1<<31-1); err != nil {
 		return f, err
 	}
-	for _, name := range []string{"username", "resource_id", "resource_name", "domain"} {
-		if err := repeated(q, name); err != nil {
-			return f, err
+	for _, name := range []string{"username", "resource_id", "resource_name", "domain", "event_type"} {
+		if name != "event_type" {
+			if err := repeated(q, name); err != nil {
+				return f, err
+			}
+		}
+		for _, v := range q[name] {
+			if !utf8.ValidString(v) {
+				return f, userevents.Errorf(userevents.EINVALID,
+					"The query parameter %s is not valid UTF-8 after percent-decoding; encode the value as UTF-8.", name)
+			}
 		}
 	}
 	f.Username = queryString(q, "username")

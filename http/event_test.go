@@ -282,6 +282,8 @@ func TestListRepeatedParameters(t *testing.T) {
 		{"start_time=2024-05-01T12:00:00Z&" + window, 400, ""},
 		{window + "&event_type=LOGOUT&event_type=LOGIN", 200, `"count":2`},
 		{window + "&limit=%2B5", 400, ""},
+		{window + "&username=a%FF", 400, ""},
+		{window + "&event_type=%FE", 400, ""},
 	} {
 		values, _ := url.ParseQuery(tt.query)
 		req := signedWithValues(t, env.WorkspaceURL, eventsPath, values)

@@ -9,6 +9,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/userevents/userevents"
+	"github.com/userevents/userevents/auth"
 )
 
 // IAM 5.0 actions of users, access keys and login profiles.
@@ -324,8 +325,8 @@ func (s *Server) createAccessKeyV5(c *call) error {
 		return err
 	}
 	k := &userevents.AccessKey{
-		ID:        newAccessKeyID(),
-		Secret:    userevents.Secret(randomString(secretAlphabet, 40)),
+		ID:        auth.NewAccessKeyID(),
+		Secret:    userevents.Secret(auth.NewSecretKey()),
 		UserID:    u.ID,
 		AccountID: u.AccountID,
 		Enabled:   true,

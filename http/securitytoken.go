@@ -11,6 +11,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/userevents/userevents"
+	"github.com/userevents/userevents/auth"
 )
 
 // securityTokenRequest is the CreateTemporaryAccessKeyByToken body.
@@ -47,8 +48,8 @@ func (s *Server) createSecurityToken(c *call) error {
 
 	now := s.now()
 	key := &userevents.AccessKey{
-		ID:            newAccessKeyID(),
-		Secret:        userevents.Secret(randomString(secretAlphabet, 40)),
+		ID:            auth.NewAccessKeyID(),
+		Secret:        userevents.Secret(auth.NewSecretKey()),
 		UserID:        c.principal.UserID,
 		AccountID:     c.principal.AccountID,
 		Enabled:       true,
@@ -117,16 +118,6 @@ func (s *Server) checkTemporaryKeyCaller(c *call, req *securityTokenRequest) err
 	return nil
 }
 
-// Alphabets of generated credentials.
-const (
-	accessKeyAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-	secretAlphabet    = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-)
-
-// newAccessKeyID returns a random 20-character AK of upper-case letters
-// and digits, the form of Huawei Cloud access key ids.
-func newAccessKeyID() string { return randomString(accessKeyAlphabet, 20) }
-
 // newSecurityToken returns a random security token. The IAM API describes
 // its tokens as encrypted credential information; this server's are random
 // and are stored sealed beside the temporary key.
@@ -134,21 +125,4 @@ func newSecurityToken() string {
 	b := make([]byte, 192)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// randomString draws n characters uniformly from alphabet, rejecting the
-// random bytes that would bias the modulo.
-func randomString(alphabet string, n int) string {
-	limit := 256 - 256%len(alphabet)
-	out := make([]byte, 0, n)
-	var buf [64]byte
-	for len(out) < n {
-		_, _ = rand.Read(buf[:])
-		for _, c := range buf {
-			if int(c) < limit && len(out) < n {
-				out = append(out, alphabet[int(c)%len(alphabet)])
-			}
-		}
-	}
-	return string(out)
 }

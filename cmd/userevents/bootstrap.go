@@ -15,10 +15,11 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/userevents/userevents"
+	"github.com/userevents/userevents/auth"
 )
 
-// credentials is what DIR/credentials.json holds: everything a client needs
-// to call the server as the account root.
+// credentials is the content of DIR/credentials.json: everything a client
+// needs to call the server as the account root.
 type credentials struct {
 	AccountName  string `json:"account_name"`
 	AccountID    string `json:"account_id"`
@@ -110,7 +111,7 @@ func ensureRoot(ctx context.Context, store userevents.Store, account *userevents
 	}
 	password := cfg.RootPassword
 	if password == "" {
-		password = randomToken(24)
+		password = auth.RandomAlphanumeric(24)
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
 	if err != nil {
@@ -150,7 +151,7 @@ func ensureRootKey(ctx context.Context, store userevents.Store, root *userevents
 		// were made on an earlier start.
 		return false, nil
 	} else {
-		ak, sk = randomAccessKeyID(), randomToken(40)
+		ak, sk = auth.NewAccessKeyID(), auth.NewSecretKey()
 	}
 	key := &userevents.AccessKey{
 		ID:        ak,
@@ -184,33 +185,4 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// randomAccessKeyID returns a 20-character AK of upper-case letters and
-// digits, the shape of Huawei Cloud access key ids.
-func randomAccessKeyID() string {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-	return randomFrom(alphabet, 20)
-}
-
-func randomToken(n int) string {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-	return randomFrom(alphabet, n)
-}
-
-// randomFrom draws n characters uniformly from alphabet, rejecting the
-// random bytes that would bias the modulo.
-func randomFrom(alphabet string, n int) string {
-	limit := 256 - 256%len(alphabet)
-	out := make([]byte, 0, n)
-	var buf [64]byte
-	for len(out) < n {
-		_, _ = rand.Read(buf[:])
-		for _, c := range buf {
-			if int(c) < limit && len(out) < n {
-				out = append(out, alphabet[int(c)%len(alphabet)])
-			}
-		}
-	}
-	return string(out)
 }

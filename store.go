@@ -12,7 +12,7 @@ type Store interface {
 	IdentityStore
 	IAMStore
 
-	// Ping checks that the database answers; readiness probes call it.
+	// Ping checks that the database responds; readiness probes call it.
 	Ping(ctx context.Context) error
 	Close() error
 }

@@ -19,7 +19,7 @@ type Target struct {
 // Sink writes log lines to a log stream.
 type Sink interface {
 	// Send writes every line to the target stream. It returns nil only
-	// when the stream confirmed all of them. A *SendError tells which
+	// when the stream confirmed all of them. A *SendError lists which
 	// lines were written and which can never be; any other error means
 	// none was written and all are retried.
 	Send(ctx context.Context, target Target, lines []Line) error
@@ -33,7 +33,7 @@ type SendError struct {
 	// RetryAfter, when positive, is the delay the stream asked for
 	// before the next attempt.
 	RetryAfter time.Duration
-	Err        error // why the remaining lines failed; nil when none remain
+	Err        error // the cause of the remaining lines' failure; nil when none remain
 }
 
 func (e *SendError) Error() string {

@@ -31,7 +31,7 @@ type errorCode struct {
 
 // errorCodes is the only table from domain error codes to HTTP statuses and
 // wire codes. Authentication and routing failures use the API gateway's
-// APIG/APIGW codes on every service because the real gateway answers them
+// APIG/APIGW codes on every service because the real gateway rejects them
 // before a service runs. docs/errors.md lists the same table for clients.
 var errorCodes = map[string]errorCode{
 	userevents.EEMPTY:           {http.StatusBadRequest, "WKS.0001", "LTS.0001", "SVCSTG.ALS.400.001", "IAM.0001"},

@@ -220,7 +220,7 @@ func (s *Server) prepare(c *call, rt route) error {
 }
 
 // readBody reads the whole body, rejecting one larger than MaxBodyBytes
-// before reading it when Content-Length already says so.
+// before reading it when Content-Length already exceeds it.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	tooLarge := userevents.Errorf(userevents.ETOOLARGE,
 		"The request body exceeds %d bytes (12 MiB); send a smaller body, for example fewer events per request.",

@@ -54,8 +54,8 @@ func (s *Server) Workspace() http.Handler {
 }
 
 // ltsConfigRequest is the SetUserEventsLtsConfigurations body. Enable is
-// kept raw so that a missing member, null and a string can each be told
-// apart from false.
+// kept raw so that a missing member, null and a string can each be
+// distinguished from false.
 type ltsConfigRequest struct {
 	Enable      jsontext.Value `json:"enable"`
 	LogGroupID  *string        `json:"log_group_id"`

@@ -49,7 +49,7 @@ func (db *DB) CompleteDeliveriesWithLogs(ctx context.Context, owner string, ids 
 		if _, err := insertLogLines(ctx, tx, keep); err != nil {
 			return err
 		}
-		// Counters are updated in project order, as everywhere, so that
+		// Counters are updated in project order, as CompleteDeliveries does, so that
 		// two replicas never wait on each other's counter rows.
 		for _, projectID := range slices.Sorted(maps.Keys(perProject)) {
 			n := perProject[projectID]

@@ -21,7 +21,7 @@ func SignedRequest(t testing.TB, method, endpoint, path string, query map[string
 
 // SignedRequestWithType is SignedRequest with another Content-Type. The
 // SDK's signer leaves the body out of the signature for types other than
-// JSON and BSON and says so with X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD.
+// JSON and BSON and marks this with X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD.
 func SignedRequestWithType(t testing.TB, method, endpoint, path, contentType string, query map[string]string, body string) *http.Request {
 	t.Helper()
 	b := request.NewHttpRequestBuilder().

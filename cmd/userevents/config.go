@@ -140,7 +140,7 @@ func loadConfigFile(path string, cfg *Config) error {
 	dec.KnownFields(true)
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
 		// The decoder names Go types ("field x not found in type
-		// main.Config"); the reader of this message knows only the keys.
+		// main.Config"); the reader of this message sees only the keys.
 		msg := strings.ReplaceAll(err.Error(), " in type main.Config", "")
 		msg = strings.ReplaceAll(msg, "not found", "is not a known key")
 		return fmt.Errorf("config file %s: %s; the keys are the flag names with _ for -", path, msg)
